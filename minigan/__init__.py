@@ -1,0 +1,34 @@
+"""minigan: a small deep-learning engine on NumPy (CPU) and CuPy (GPU), written to be read.
+
+    import minigan as mg
+    x = mg.randn(3, 4, requires_grad=True)
+    (x * x).sum().backward()        # x.grad == 2 x
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import backend
+from .autograd import (Function, Tensor, as_tensor, enable_grad, grad, is_grad_enabled, no_grad,
+                       set_grad_enabled, tensor)
+from .backend import (DeviceError, get_default_dtype, get_rng_state, manual_seed, set_default_dtype,
+                      set_rng_state)
+from .creation import (arange, full, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                       zeros, zeros_like)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .ops.elementwise import (abs, add, cast, clamp, div, eq, exp, ge, gt, le, log, lt, maximum,
+                              minimum, mul, ne, neg, pow, sqrt, sub, where)
+from .ops.linalg import matmul
+from .ops.reduce import argmax, argmin, max, mean, min, std, sum, sum_to, var
+from .ops.shape import (broadcast_to, concat, expand, flatten, getitem, pad, permute, reshape,
+                        split, squeeze, stack, to_device, transpose, unsqueeze)
+from . import _methods
+
+_methods.install()
+cat = concat
+float32, float64, int64 = "float32", "float64", "int64"
+
+
+def is_available_cuda() -> bool:
+    """True when CuPy is installed and a GPU is visible."""
+    return backend.cuda_status() is None

@@ -1,0 +1,224 @@
+"""The one module that knows NumPy from CuPy.
+
+Everything above this layer asks for ``xp`` (the array module of an array) and never
+imports ``numpy`` or ``cupy`` to decide where it runs. Devices are plain strings:
+``"cpu"`` (NumPy), ``"cuda"`` and ``"cuda:N"`` (CuPy on GPU N).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+try:  # CuPy is an optional extra: pip install "minigan[cuda12]"
+    import cupy as _cupy  # type: ignore
+except Exception:  # ImportError, or a CuPy that cannot load its CUDA libraries
+    _cupy = None
+
+SUPPORTED_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_default_dtype = np.dtype(np.float32)
+
+
+class DeviceError(RuntimeError):
+    """A device was asked for that cannot be used here, or devices were mixed."""
+
+
+# ---------------------------------------------------------------------------- arrays
+
+
+def get_array_module(*arrays: Any):
+    """Return ``numpy`` or ``cupy``: the module that owns these arrays."""
+    if _cupy is not None:
+        for a in arrays:
+            if isinstance(a, _cupy.ndarray):
+                return _cupy
+    return np
+
+
+def is_cupy_array(a: Any) -> bool:
+    return _cupy is not None and isinstance(a, _cupy.ndarray)
+
+
+def device_of(a: Any) -> str:
+    """The device string of an array: ``"cpu"`` or ``"cuda:N"``."""
+    if is_cupy_array(a):
+        return f"cuda:{a.device.id}"
+    return "cpu"
+
+
+# ---------------------------------------------------------------------------- devices
+
+
+def cuda_status() -> str | None:
+    """None when CUDA is usable, else a sentence saying why not and what to install."""
+    if _cupy is None:
+        return ('CuPy is not installed: install it with pip install "minigan[cuda12]" '
+                '(or "minigan[cuda13]" for CUDA 13)')
+    try:
+        count = _cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # driver missing or too old
+        return f"CuPy is installed but no GPU is visible ({exc.__class__.__name__}: {exc})"
+    if count == 0:
+        return "CuPy is installed but no GPU is visible (CUDA reports 0 devices)"
+    return None
+
+
+def cuda_device_count() -> int:
+    return 0 if cuda_status() else int(_cupy.cuda.runtime.getDeviceCount())
+
+
+@functools.lru_cache(maxsize=None)
+def normalize_device(device: str | None) -> str:
+    """``None``/"cpu" -> "cpu"; "cuda" -> "cuda:0"; "cuda:N" checked. Raises DeviceError."""
+    if device is None:
+        return "cpu"
+    device = str(device).strip().lower()
+    if device == "cpu":
+        return "cpu"
+    if device == "cuda" or device.startswith("cuda:"):
+        index_text = device[5:] or "0"
+        if not index_text.isdigit():
+            raise DeviceError(f"bad device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+        reason = cuda_status()
+        if reason:
+            raise DeviceError(f"device {device!r} is not available: {reason}")
+        index = int(index_text)
+        count = cuda_device_count()
+        if index >= count:
+            raise DeviceError(f"device {device!r} is not available: only {count} GPU(s) visible")
+        return f"cuda:{index}"
+    raise DeviceError(f"bad device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+
+
+def xp_for_device(device: str):
+    return np if normalize_device(device) == "cpu" else _cupy
+
+
+def to_device(a: Any, device: str):
+    """Move (copy only when needed) an array to a device."""
+    device = normalize_device(device)
+    if device == "cpu":
+        return _cupy.asnumpy(a) if is_cupy_array(a) else np.asarray(a)
+    index = int(device.split(":")[1])
+    with _cupy.cuda.Device(index):
+        if is_cupy_array(a) and a.device.id == index:
+            return a
+        return _cupy.asarray(a)
+
+
+def as_numpy(a: Any) -> np.ndarray:
+    return _cupy.asnumpy(a) if is_cupy_array(a) else np.asarray(a)
+
+
+def device_context(device: str):
+    """A context manager that makes ``device`` current (a no-op on the CPU)."""
+    import contextlib
+    if device == "cpu":
+        return contextlib.nullcontext()
+    return _cupy.cuda.Device(int(device.split(":")[1]))
+
+
+# ---------------------------------------------------------------------------- dtypes
+
+
+def get_default_dtype() -> np.dtype:
+    return _default_dtype
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the floating dtype new tensors get (float32 or float64)."""
+    global _default_dtype
+    _default_dtype = check_float_dtype(dtype, "set_default_dtype")
+
+
+def check_float_dtype(dtype: Any, where: str) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt.kind == "f" and dt not in SUPPORTED_FLOATS:
+        raise TypeError(f"{where}: dtype {dt} is not supported; use float32 or float64")
+    return dt
+
+
+# ---------------------------------------------------------------------------- random
+
+
+class _Generators:
+    """One seeded generator per device, created lazily, reset by ``manual_seed``."""
+
+    def __init__(self) -> None:
+        self.seed = None
+        self.cpu = np.random.default_rng()
+        self.cuda: dict[int, Any] = {}
+
+    def for_device(self, device: str):
+        if device == "cpu":
+            return self.cpu
+        index = int(device.split(":")[1])
+        if index not in self.cuda:
+            with _cupy.cuda.Device(index):
+                self.cuda[index] = _cupy.random.RandomState(
+                    None if self.seed is None else self.seed + index)
+        return self.cuda[index]
+
+
+_generators = _Generators()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the random generators of NumPy (CPU) and, when present, every CuPy device."""
+    _generators.seed = int(seed)
+    _generators.cpu = np.random.default_rng(int(seed))
+    _generators.cuda = {}
+
+
+def generator(device: str = "cpu"):
+    """The generator of a device: a NumPy ``Generator`` or a CuPy ``RandomState``."""
+    return _generators.for_device(normalize_device(device))
+
+
+def get_rng_state() -> dict:
+    """The CPU generator's state as a JSON-serialisable dict (for checkpoints)."""
+    return _generators.cpu.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    _generators.cpu.bit_generator.state = state
+
+
+def random_normal(shape: tuple, dtype: Any, device: str):
+    gen = generator(device)
+    if device == "cpu":
+        return gen.standard_normal(shape, dtype=np.dtype(dtype).type)
+    return gen.standard_normal(shape, dtype=dtype)
+
+
+def random_uniform(shape: tuple, dtype: Any, device: str):
+    """Uniform samples in [0, 1)."""
+    gen = generator(device)
+    if device == "cpu":
+        return gen.random(shape, dtype=np.dtype(dtype).type)
+    return gen.random_sample(shape, dtype=dtype)
+
+
+def random_integers(low: int, high: int, shape: tuple, device: str):
+    """Integers in [low, high) as int64."""
+    gen = generator(device)
+    if device == "cpu":
+        return gen.integers(low, high, size=shape, dtype=np.int64)
+    return gen.randint(low, high, size=shape, dtype=np.int64)
+
+
+def random_permutation(n: int, device: str = "cpu"):
+    return generator(device).permutation(n)
+
+
+# ---------------------------------------------------------------------------- scatter
+
+
+def scatter_add(target, index, values) -> None:
+    """``target[index] += values`` with repeated indices added up (not overwritten)."""
+    if is_cupy_array(target):
+        import cupyx  # type: ignore
+        cupyx.scatter_add(target, index, values)
+    else:
+        np.add.at(target, index, values)

@@ -1,0 +1,179 @@
+"""Finite-difference gradient checking: ``gradcheck`` (first order), ``gradgradcheck`` (second).
+
+The function under test may return one tensor or several. We project its outputs on
+random directions u (L = sum_i <u_i, out_i>), so a transposed or mis-broadcast gradient
+cannot hide behind a plain sum, and compare the analytic dL/dx with central differences
+
+    dL/dx_j ~ (L(x + eps e_j) - L(x - eps e_j)) / (2 eps)          (error O(eps^2))
+
+computed in float64. ``fast=True`` compares directional derivatives instead
+(Chainer's check_backward): <dL/dx, v> against (L(x + eps v) - L(x - eps v)) / (2 eps) for a
+few random v, which costs a few calls of ``fn`` whatever the size of x.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import backend
+from .autograd import Tensor, enable_grad, grad, no_grad
+
+
+class GradcheckError(AssertionError):
+    """The analytic gradient disagrees with the numeric one; the message says where."""
+
+
+def _outputs(result: Any) -> list[Tensor]:
+    outs = list(result) if isinstance(result, (tuple, list)) else [result]
+    return [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
+
+
+def _as_float64_inputs(inputs: Sequence[Any]) -> list[Any]:
+    """Copies of the inputs in float64 (the check is meaningless in float32)."""
+    out = []
+    for x in inputs:
+        if isinstance(x, Tensor) and x.dtype.kind == "f":
+            t = Tensor(x.data.astype(np.float64, copy=True), requires_grad=x.requires_grad)
+            out.append(t)
+        else:
+            out.append(x)
+    return out
+
+
+def _loss_value(fn: Callable, inputs: list, directions: list) -> float:
+    """L = sum_i <u_i, out_i> for the current input values, without a graph."""
+    with no_grad():
+        outs = _outputs(fn(*inputs))
+    total = 0.0
+    for out, u in zip(outs, directions):
+        total += float((out.data.astype(np.float64) * u).sum())
+    return total
+
+
+def _report(kind: str, index_of_input: int, where: Any, analytic: float, numeric: float,
+            shape: tuple, count: int, total: int) -> str:
+    rel = abs(analytic - numeric) / max(abs(numeric), 1e-12)
+    return (f"{kind}: gradient mismatch for input {index_of_input} (shape {shape}) "
+            f"at {where}: analytic {analytic:.10g}, numeric {numeric:.10g}, "
+            f"relative error {rel:.3g} ({count} of {total} entries out of tolerance)")
+
+
+def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3, fast: bool = False,
+              seed: int = 0, n_directions: int = 3, raise_exception: bool = True) -> bool:
+    """Check the gradients of ``fn(*inputs)`` against central finite differences.
+
+    Every floating Tensor input with ``requires_grad`` is checked (in float64 copies). An
+    entry passes when ``|analytic - numeric| <= atol + rtol * |numeric|``. Returns True, or
+    raises :class:`GradcheckError` naming the input, the worst index, both values and the
+    relative error (returns False instead when ``raise_exception`` is False).
+    """
+    inputs = _as_float64_inputs(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad")
+    rng = np.random.default_rng(seed)
+
+    outs = _outputs(fn(*inputs))
+    if not outs:
+        raise ValueError("gradcheck: fn returned no floating tensor")
+    directions_np = [rng.standard_normal(o.shape) for o in outs]
+    directions = [Tensor(backend.to_device(u, o.device).astype(o.dtype)) for u, o in zip(directions_np, outs)]
+    used = [(o, u) for o, u in zip(outs, directions) if o.requires_grad]
+    if not used:
+        raise GradcheckError("gradcheck: no output depends on an input that requires grad")
+    analytic = grad([o for o, _ in used], [inputs[i] for i in checked],
+                    [u for _, u in used], allow_unused=True)
+    xp_dirs = [u.data for u in directions]
+
+    for i, g in zip(checked, analytic):
+        x = inputs[i]
+        g = np.zeros(x.shape) if g is None else backend.as_numpy(g.data).astype(np.float64)
+        if fast:
+            problem = _check_directional(fn, inputs, xp_dirs, x, g, eps, atol, rtol, rng,
+                                         n_directions, i)
+        else:
+            problem = _check_elementwise(fn, inputs, xp_dirs, x, g, eps, atol, rtol, i)
+        if problem:
+            if raise_exception:
+                raise GradcheckError(problem)
+            return False
+    return True
+
+
+def _check_elementwise(fn, inputs, dirs, x, analytic, eps, atol, rtol, i) -> str | None:
+    numeric = np.zeros(x.shape)
+    flat = x.data.reshape(-1)  # a view: perturb in place, restore afterwards
+    for j in range(flat.size):
+        original = flat[j].item()
+        flat[j] = original + eps
+        plus = _loss_value(fn, inputs, dirs)
+        flat[j] = original - eps
+        minus = _loss_value(fn, inputs, dirs)
+        flat[j] = original
+        numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
+    error = np.abs(analytic - numeric)
+    bad = error > atol + rtol * np.abs(numeric)
+    if not bad.any():
+        return None
+    worst = np.unravel_index(np.argmax(error - rtol * np.abs(numeric)), x.shape)
+    return _report("gradcheck", i, tuple(int(k) for k in worst), float(analytic[worst]),
+                   float(numeric[worst]), x.shape, int(bad.sum()), bad.size)
+
+
+def _check_directional(fn, inputs, dirs, x, analytic, eps, atol, rtol, rng, n, i) -> str | None:
+    original = x.data.copy()
+    xp = backend.get_array_module(x.data)
+    for k in range(n):
+        v = rng.standard_normal(x.shape)
+        v_dev = xp.asarray(v)
+        x.data[...] = original + eps * v_dev
+        plus = _loss_value(fn, inputs, dirs)
+        x.data[...] = original - eps * v_dev
+        minus = _loss_value(fn, inputs, dirs)
+        x.data[...] = original
+        numeric = (plus - minus) / (2 * eps)
+        projected = float((analytic * v).sum())
+        if abs(projected - numeric) > atol * np.sqrt(v.size) + rtol * abs(numeric):
+            return _report("gradcheck(fast)", i, f"random direction {k}", projected, numeric,
+                           x.shape, 1, n)
+    return None
+
+
+def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: Sequence[Any] | None = None,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, fast: bool = False,
+                  seed: int = 0, raise_exception: bool = True) -> bool:
+    """Check second derivatives: gradcheck of (inputs, v) -> d<v, fn(inputs)>/d(inputs).
+
+    The first-order gradients are built with ``create_graph=True``, so this checks every
+    op's backward is itself correctly differentiable (w.r.t. the inputs and ``v``).
+    """
+    inputs = _as_float64_inputs(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad")
+    outs = _outputs(fn(*inputs))
+    rng = np.random.default_rng(seed + 1)
+    if grad_outputs is None:
+        grad_outputs = [Tensor(backend.to_device(rng.standard_normal(o.shape), o.device),
+                               requires_grad=True) for o in outs]
+    else:
+        grad_outputs = _as_float64_inputs(grad_outputs)
+    n_in = len(inputs)
+
+    def first_order(*args):
+        xs, vs = list(args[:n_in]), list(args[n_in:])
+        with enable_grad():  # the numeric part calls this under no_grad; we need a graph
+            ys = _outputs(fn(*xs))
+            pairs = [(y, v) for y, v in zip(ys, vs) if y.requires_grad]
+            wrt = [xs[i] for i in checked]
+            gs = grad([y for y, _ in pairs], wrt, [v for _, v in pairs], create_graph=True,
+                      allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+
+    try:
+        return gradcheck(first_order, list(inputs) + list(grad_outputs), eps=eps, atol=atol,
+                         rtol=rtol, fast=fast, seed=seed, raise_exception=raise_exception)
+    except GradcheckError as exc:
+        raise GradcheckError(f"gradgradcheck: second derivative wrong: {exc}") from None

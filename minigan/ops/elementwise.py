@@ -1,0 +1,349 @@
+"""Elementwise ops: arithmetic, exp/log/sqrt/abs, clamp, maximum/minimum, where, casts.
+
+Binary ops broadcast as NumPy does; their backward sums the gradient back to each
+input's shape (``sum_to``). Every backward is written with these same differentiable
+ops, so gradients of gradients work.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, Tensor, as_tensor
+from .reduce import sum_to
+
+
+def _pair(x: Any, y: Any) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors; scalars and integer tensors take the float one's dtype."""
+    like = x if isinstance(x, Tensor) else y
+    x, y = as_tensor(x, like), as_tensor(y, like)
+    fx, fy = x.data.dtype.kind == "f", y.data.dtype.kind == "f"
+    if fx != fy:  # int/bool op float: promote the non-float side (it never needs a grad)
+        if fx:
+            y = Tensor._wrap(y.data.astype(x.data.dtype))
+        else:
+            x = Tensor._wrap(x.data.astype(y.data.dtype))
+    return x, y
+
+
+def _unbroadcast(g: Tensor | None, shape: tuple) -> Tensor | None:
+    return g if g is None or g.shape == shape else sum_to(g, shape)
+
+
+# ============================================================================ add, sub, mul, div
+
+
+class Add(Function):
+    def forward(self, x0, x1):
+        return x0 + x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return _unbroadcast(gy, x0.shape), _unbroadcast(gy, x1.shape)
+
+
+class Sub(Function):
+    def forward(self, x0, x1):
+        return x0 - x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        g1 = neg(gy) if self.needs_input_grad[1] else None
+        return _unbroadcast(gy, x0.shape), _unbroadcast(g1, x1.shape)
+
+
+class Mul(Function):
+    def forward(self, x0, x1):
+        return x0 * x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        g0 = gy * x1 if self.needs_input_grad[0] else None
+        g1 = gy * x0 if self.needs_input_grad[1] else None
+        return _unbroadcast(g0, x0.shape), _unbroadcast(g1, x1.shape)
+
+
+class Div(Function):
+    # d(a/b)/da = 1/b ;  d(a/b)/db = -a/b^2
+    def forward(self, x0, x1):
+        return x0 / x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        g0 = gy / x1 if self.needs_input_grad[0] else None
+        g1 = neg(gy * x0 / (x1 * x1)) if self.needs_input_grad[1] else None
+        return _unbroadcast(g0, x0.shape), _unbroadcast(g1, x1.shape)
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return neg(gy)
+
+
+def add(x: Any, y: Any) -> Tensor:
+    """x + y, broadcasting."""
+    return Add()(*_pair(x, y))
+
+
+def sub(x: Any, y: Any) -> Tensor:
+    """x - y, broadcasting."""
+    return Sub()(*_pair(x, y))
+
+
+def mul(x: Any, y: Any) -> Tensor:
+    """x * y, broadcasting."""
+    return Mul()(*_pair(x, y))
+
+
+def div(x: Any, y: Any) -> Tensor:
+    """x / y, broadcasting (true division; integer inputs give the default float dtype)."""
+    x, y = _pair(x, y)
+    if x.data.dtype.kind != "f":
+        dtype = backend.get_default_dtype()
+        x, y = Tensor._wrap(x.data.astype(dtype)), Tensor._wrap(y.data.astype(dtype))
+    return Div()(x, y)
+
+
+def neg(x: Tensor) -> Tensor:
+    """-x."""
+    return Neg()(x)
+
+
+# ============================================================================ pow, exp, log, sqrt, abs
+
+
+class PowScalar(Function):
+    # d(x^c)/dx = c x^(c-1)
+    def __init__(self, exponent: float) -> None:
+        self.exponent = exponent
+
+    def forward(self, x):
+        return x ** x.dtype.type(self.exponent) if x.dtype.kind == "f" else x ** self.exponent
+
+    def backward(self, gy):
+        x, = self.inputs
+        c = self.exponent
+        if c == 0:
+            return gy * 0.0
+        if c == 2:
+            return gy * x * 2.0
+        return gy * (pow(x, c - 1) * c)
+
+
+class Pow(Function):
+    # d(a^b)/da = b a^(b-1) ;  d(a^b)/db = a^b log(a)
+    def forward(self, x0, x1):
+        return x0 ** x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        g0 = gy * x1 * pow(x0, x1 - 1.0) if self.needs_input_grad[0] else None
+        g1 = gy * self.output(0) * log(x0) if self.needs_input_grad[1] else None
+        return _unbroadcast(g0, x0.shape), _unbroadcast(g1, x1.shape)
+
+
+def pow(x: Any, exponent: Any) -> Tensor:
+    """x ** exponent; a Python number exponent takes the fast single-input path."""
+    if isinstance(exponent, (int, float)) and isinstance(x, Tensor):
+        return PowScalar(float(exponent))(x)
+    return Pow()(*_pair(x, exponent))
+
+
+class Exp(Function):
+    def forward(self, x):
+        return backend.get_array_module(x).exp(x)
+
+    def backward(self, gy):
+        return gy * self.output(0)
+
+
+class Log(Function):
+    def forward(self, x):
+        return backend.get_array_module(x).log(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy / x
+
+
+class Sqrt(Function):
+    # d sqrt(x)/dx = 1 / (2 sqrt(x))
+    def forward(self, x):
+        return backend.get_array_module(x).sqrt(x)
+
+    def backward(self, gy):
+        return gy / (self.output(0) * 2.0)
+
+
+class Abs(Function):
+    # d|x|/dx = sign(x), 0 at 0 (PyTorch's choice)
+    def forward(self, x):
+        return backend.get_array_module(x).abs(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * Tensor._wrap(backend.get_array_module(x.data).sign(x.data))
+
+
+def exp(x: Tensor) -> Tensor:
+    """e ** x."""
+    return Exp()(x)
+
+
+def log(x: Tensor) -> Tensor:
+    """Natural logarithm."""
+    return Log()(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    """Square root."""
+    return Sqrt()(x)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
+    """|x|; its gradient at 0 is 0."""
+    return Abs()(x)
+
+
+# ============================================================================ clamp, maximum, minimum, where
+
+
+class Clamp(Function):
+    # gradient passes where min <= x <= max (bounds included, as PyTorch)
+    def __init__(self, low: float | None, high: float | None) -> None:
+        self.low, self.high = low, high
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        return xp.clip(x, self.low, self.high)
+
+    def backward(self, gy):
+        x, = self.inputs
+        mask = backend.get_array_module(x.data).ones(x.shape, dtype=bool)
+        if self.low is not None:
+            mask &= x.data >= self.low
+        if self.high is not None:
+            mask &= x.data <= self.high
+        return gy * Tensor._wrap(mask.astype(gy.dtype))
+
+
+def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    """Limit x to [min, max] (either may be None)."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp(min, max)(x)
+
+
+class _Extremum(Function):
+    """maximum/minimum: the gradient goes to the winner, half to each on a tie (PyTorch)."""
+    take_first: Any = None
+
+    def forward(self, x0, x1):
+        return self.pick(backend.get_array_module(x0), x0, x1)
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        xp = backend.get_array_module(x0.data)
+        first = self.take_first(x0.data, x1.data).astype(gy.dtype)
+        first += (x0.data == x1.data) * gy.dtype.type(0.5)
+        g0 = gy * Tensor._wrap(first) if self.needs_input_grad[0] else None
+        g1 = gy * Tensor._wrap(xp.asarray(1, dtype=gy.dtype) - first) if self.needs_input_grad[1] else None
+        return _unbroadcast(g0, x0.shape), _unbroadcast(g1, x1.shape)
+
+
+class Maximum(_Extremum):
+    @staticmethod
+    def pick(xp, a, b):
+        return xp.maximum(a, b)
+
+    take_first = staticmethod(lambda a, b: a > b)
+
+
+class Minimum(_Extremum):
+    @staticmethod
+    def pick(xp, a, b):
+        return xp.minimum(a, b)
+
+    take_first = staticmethod(lambda a, b: a < b)
+
+
+def maximum(x: Any, y: Any) -> Tensor:
+    """Elementwise max of x and y, broadcasting."""
+    return Maximum()(*_pair(x, y))
+
+
+def minimum(x: Any, y: Any) -> Tensor:
+    """Elementwise min of x and y, broadcasting."""
+    return Minimum()(*_pair(x, y))
+
+
+class Where(Function):
+    """cond ? x : y. ``cond`` is a constant boolean array saved on the function."""
+
+    def __init__(self, cond) -> None:
+        self.cond = cond
+
+    def forward(self, x0, x1):
+        return backend.get_array_module(x0).where(self.cond, x0, x1)
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        zero = Tensor._wrap(backend.get_array_module(gy.data).zeros((), dtype=gy.dtype))
+        g0 = where(self.cond, gy, zero) if self.needs_input_grad[0] else None
+        g1 = where(self.cond, zero, gy) if self.needs_input_grad[1] else None
+        return _unbroadcast(g0, x0.shape), _unbroadcast(g1, x1.shape)
+
+
+def where(cond: Any, x: Any, y: Any) -> Tensor:
+    """Elementwise ``x if cond else y``, broadcasting all three; no gradient for cond."""
+    x, y = _pair(x, y)
+    cond = cond.data if isinstance(cond, Tensor) else backend.get_array_module(x.data).asarray(cond)
+    if cond.dtype != np.bool_:
+        cond = cond.astype(bool)
+    return Where(cond)(x, y)
+
+
+# ============================================================================ casts
+
+
+class Cast(Function):
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, x):
+        self.source_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return cast(gy, self.source_dtype)
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    """x converted to ``dtype``; differentiable between float dtypes."""
+    dtype = backend.check_float_dtype(dtype, "cast")
+    if x.dtype == dtype:
+        return x
+    if dtype.kind != "f" or x.dtype.kind != "f":
+        return Tensor._wrap(x.data.astype(dtype))
+    return Cast(dtype)(x)
+
+
+# ============================================================================ comparisons (no grad)
+
+
+def _compare(op: str):
+    def compare(x: Any, y: Any) -> Tensor:
+        x, y = _pair(x, y)
+        return Tensor._wrap(getattr(x.data, op)(y.data))
+    compare.__name__ = op.strip("_")
+    compare.__doc__ = f"Elementwise comparison ``{op}``; a boolean tensor with no gradient."
+    return compare
+
+
+eq, ne, lt, le, gt, ge = (_compare(op) for op in
+                          ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"))

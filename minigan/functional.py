@@ -1,0 +1,14 @@
+"""The user-facing functions: ``import minigan.functional as F``.
+
+Each name is a kernel from ``minigan.ops``; PyTorch's argument names and semantics."""
+from __future__ import annotations
+
+from .ops.activation import relu, leaky_relu, tanh, sigmoid, gelu  # noqa: F401
+from .ops.attention import softmax, log_softmax, scaled_dot_product_attention  # noqa: F401
+from .ops.conv import conv2d, conv_transpose2d  # noqa: F401
+from .ops.norm import batch_norm, layer_norm  # noqa: F401
+from .ops.dropout import dropout  # noqa: F401
+from .ops.embedding import embedding  # noqa: F401
+from .ops.linear import linear  # noqa: F401
+from .ops.loss import binary_cross_entropy_with_logits, binary_cross_entropy, cross_entropy, mse_loss  # noqa: F401
+from .ops.shape import flatten, pad  # noqa: F401

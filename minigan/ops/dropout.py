@@ -1,0 +1,6 @@
+"""TODO (being written): dropout."""
+
+def dropout(*args, **kwargs):
+    raise NotImplementedError('dropout')
+
+

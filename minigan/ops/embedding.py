@@ -1,0 +1,6 @@
+"""TODO (being written): embedding."""
+
+def embedding(*args, **kwargs):
+    raise NotImplementedError('embedding')
+
+

@@ -1,0 +1,6 @@
+"""TODO (being written): linear."""
+
+def linear(*args, **kwargs):
+    raise NotImplementedError('linear')
+
+

@@ -1,0 +1,138 @@
+"""Pictures from training, drawn with Pillow only: sample grids, a stack of grids over time,
+and loss curves (no plotting library needed)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from . import backend
+
+
+def to_uint8(images) -> np.ndarray:
+    """Images in [-1, 1] (a Tensor or array, (N, C, H, W)) -> uint8 (N, H, W, C) in 0..255."""
+    data = getattr(images, "data", images)
+    array = backend.as_numpy(data).astype(np.float32)
+    if array.ndim != 4:
+        raise ValueError(f"to_uint8: expected images of shape (N, C, H, W), got {array.shape}")
+    array = np.clip((array + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    return array.transpose(0, 2, 3, 1)
+
+
+def grid(images, nrow: int | None = None, padding: int = 2, scale: int = 1) -> Image.Image:
+    """Tile N images (N, C, H, W) in [-1, 1] into one picture with ``nrow`` per row
+    (default: a square), ``padding`` black pixels between them, each enlarged ``scale`` times."""
+    tiles = to_uint8(images)
+    n, h, w, c = tiles.shape
+    nrow = nrow or max(1, int(np.ceil(np.sqrt(n))))
+    rows = int(np.ceil(n / nrow))
+    canvas = np.zeros((rows * (h + padding) + padding, nrow * (w + padding) + padding, c), np.uint8)
+    for i in range(n):  # one copy per tile, not per pixel
+        r, col = divmod(i, nrow)
+        y, x = padding + r * (h + padding), padding + col * (w + padding)
+        canvas[y:y + h, x:x + w] = tiles[i]
+    picture = Image.fromarray(canvas[..., 0] if c == 1 else canvas)
+    if scale > 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    return picture
+
+
+def save_grid(images, path: str | Path, nrow: int | None = None, scale: int = 2) -> Path:
+    """Save a grid of images (see :func:`grid`) as a PNG; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid(images, nrow=nrow, scale=scale).save(path)
+    return path
+
+
+def stack_with_labels(paths: Sequence[Path], labels: Sequence[str], out: str | Path,
+                      max_rows: int = 8) -> Path:
+    """Stack saved grid PNGs top to bottom, each with its label on the left (e.g. the step).
+    More than ``max_rows`` grids are thinned evenly, keeping the first and the last."""
+    if not paths:
+        raise ValueError("stack_with_labels: no images to stack")
+    if len(paths) > max_rows:
+        keep = np.unique(np.linspace(0, len(paths) - 1, max_rows).round().astype(int))
+        paths, labels = [paths[i] for i in keep], [labels[i] for i in keep]
+    pictures = [Image.open(p).convert("L") for p in paths]
+    margin = 90
+    width = margin + max(p.width for p in pictures)
+    height = sum(p.height for p in pictures) + 4 * (len(pictures) - 1)
+    canvas = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(canvas)
+    y = 0
+    for picture, label in zip(pictures, labels):
+        canvas.paste(picture, (margin, y))
+        draw.text((6, y + picture.height // 2 - 6), label, fill=0)
+        y += picture.height + 4
+    out = Path(out)
+    canvas.save(out)
+    return out
+
+
+# ---------------------------------------------------------------------------- loss curves
+
+_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]
+
+
+def _smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Moving average over ``window`` points (shorter at the start), same length as values."""
+    if window <= 1 or len(values) < 2:
+        return values
+    cumulative = np.cumsum(np.insert(values, 0, 0.0))
+    idx = np.arange(1, len(values) + 1)
+    lo = np.maximum(0, idx - window)
+    return (cumulative[idx] - cumulative[lo]) / (idx - lo)
+
+
+def plot_curves(steps: Sequence[float], series: Mapping[str, Sequence[float]], path: str | Path,
+                title: str = "", size: tuple = (720, 400), smooth: int | None = None) -> Path:
+    """Draw several curves against ``steps`` as a PNG line chart: axes with tick values,
+    a legend, light raw values and a moving average on top (``smooth`` points, default
+    about 2% of the run)."""
+    width, height = size
+    left, right, top, bottom = 60, 20, 30, 40
+    x = np.asarray(steps, np.float64)
+    curves = {k: np.asarray(v, np.float64) for k, v in series.items()}
+    finite = np.concatenate([v[np.isfinite(v)] for v in curves.values()] + [np.zeros(0)])
+    if len(x) == 0 or finite.size == 0:
+        raise ValueError("plot_curves: nothing to plot")
+    y_lo, y_hi = float(np.percentile(finite, 0.5)), float(np.percentile(finite, 99.5))
+    y_lo, y_hi = min(y_lo, 0.0), y_hi if y_hi > y_lo else y_lo + 1.0
+    x_lo, x_hi = float(x.min()), float(x.max()) if x.max() > x.min() else float(x.min()) + 1.0
+
+    def px(xv, yv):
+        xs = left + (np.asarray(xv) - x_lo) / (x_hi - x_lo) * (width - left - right)
+        ys = top + (1 - (np.clip(yv, y_lo, y_hi) - y_lo) / (y_hi - y_lo)) * (height - top - bottom)
+        return list(zip(xs.tolist(), ys.tolist()))
+
+    canvas = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle([left, top, width - right, height - bottom], outline=(0, 0, 0))
+    for frac in np.linspace(0, 1, 5):  # ticks and grid lines
+        yv, xv = y_lo + frac * (y_hi - y_lo), x_lo + frac * (x_hi - x_lo)
+        (_, ty), = px([x_lo], [yv])
+        (tx, _), = px([xv], [y_lo])
+        draw.line([left, ty, width - right, ty], fill=(225, 225, 225))
+        draw.text((4, ty - 6), f"{yv:.2f}", fill=(0, 0, 0))
+        draw.text((tx - 12, height - bottom + 6), f"{xv:.0f}", fill=(0, 0, 0))
+    draw.text((width // 2 - 15, height - 16), "step", fill=(0, 0, 0))
+    if title:
+        draw.text((left, 8), title, fill=(0, 0, 0))
+    window = smooth or max(1, len(x) // 50)
+    for i, (name, values) in enumerate(curves.items()):
+        colour = _COLOURS[i % len(_COLOURS)]
+        light = tuple(int(c + (255 - c) * 0.7) for c in colour)
+        if window > 1 and len(x) > 1:
+            draw.line(px(x, values), fill=light, width=1)
+        if len(x) > 1:
+            draw.line(px(x, _smooth(values, window)), fill=colour, width=2)
+        draw.rectangle([width - right - 120, top + 8 + 16 * i, width - right - 108, top + 18 + 16 * i],
+                       fill=colour)
+        draw.text((width - right - 102, top + 6 + 16 * i), name, fill=(0, 0, 0))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path)
+    return path

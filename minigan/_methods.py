@@ -19,7 +19,9 @@ def install() -> None:
     T.__matmul__, T.__rmatmul__ = L.matmul, _reflected(L.matmul)
     T.__neg__ = E.neg
     T.__abs__ = E.abs
-    T.__eq__, T.__ne__, T.__lt__, T.__le__, T.__gt__, T.__ge__ = E.eq, E.ne, E.lt, E.le, E.gt, E.ge
+    T.__eq__, T.__ne__, T.__lt__, T.__le__, T.__gt__, T.__ge__ = (
+        f.dunder for f in (E.eq, E.ne, E.lt, E.le, E.gt, E.ge))
+    T.__hash__ = Tensor.__hash__  # by identity: tensors work as dict keys and in sets
     T.__getitem__ = S.getitem
     for name, fn in {
         "exp": E.exp, "log": E.log, "sqrt": E.sqrt, "abs": E.abs, "clamp": E.clamp,

@@ -130,7 +130,7 @@ class Tensor:
     # -- properties ---------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return tuple(self.data.shape)
+        return self.data.shape
 
     @property
     def ndim(self) -> int:
@@ -287,23 +287,39 @@ def tensor(data: Any, dtype: Any = None, device: str | None = None,
 
 
 def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
-    """``x`` as a Tensor (no grad). Python scalars follow ``like`` as PyTorch does: they take
-    a floating ``like``'s dtype, and a float scalar with an integer ``like`` gets the default
-    float dtype. Arrays move to ``like``'s device only if already there (no silent copies)."""
+    """``x`` as a Tensor (no grad). Python scalars follow ``like`` as PyTorch does: any number
+    takes a floating ``like``'s dtype; with an integer ``like`` an int keeps its dtype and a
+    float gets the default float dtype; with a bool ``like`` an int gets int64.
+    Arrays keep their dtype and device (no silent copies)."""
     if isinstance(x, Tensor):
         return x
-    if like is None or not (np.isscalar(x) or isinstance(x, bool)):
+    if like is None or not (isinstance(x, (int, float, bool)) or np.isscalar(x)):
         return Tensor(x)
-    xp = backend.get_array_module(like.data)
-    kind = like.data.dtype.kind
-    if kind == "f" or (kind in "iub" and isinstance(x, (bool, int, np.integer, np.bool_))):
-        dtype = like.data.dtype if kind == "f" or not isinstance(x, (bool, np.bool_)) else None
+    data = like.data
+    kind = data.dtype.kind
+    if kind == "f":
+        dtype = data.dtype
+    elif isinstance(x, (float, np.floating)):
+        dtype = backend.get_default_dtype()
+    elif isinstance(x, (bool, np.bool_)):
+        dtype = np.bool_
+    elif isinstance(x, (int, np.integer)):
+        dtype = data.dtype if kind in "iu" else np.int64
     else:
-        dtype = backend.get_default_dtype() if isinstance(x, (float, np.floating)) else None
-    return Tensor._wrap(xp.asarray(x, dtype=dtype))
+        return Tensor(x)
+    if type(data) is np.ndarray:
+        return Tensor._wrap(np.asarray(x, dtype=dtype))
+    return Tensor._wrap(backend.get_array_module(data).asarray(x, dtype=dtype))
 
 
 # ---------------------------------------------------------------------------- Function
+
+
+def _wrap_output(y: Any) -> Tensor:
+    """A forward result as a Tensor; NumPy scalars (from full reductions) become 0-d arrays."""
+    if type(y) is not np.ndarray and not backend.is_cupy_array(y):
+        y = np.asarray(y)
+    return Tensor._wrap(y)
 
 
 def _describe(t: Any) -> str:
@@ -340,37 +356,58 @@ class Function:
 
     def __call__(self, *inputs: Any):
         tensors = inputs
-        if not all(isinstance(x, Tensor) for x in inputs):
-            like = next((x for x in inputs if isinstance(x, Tensor)), None)
-            tensors = tuple(as_tensor(x, like) for x in inputs)
-        self._check_inputs(tensors)
+        for x in inputs:
+            if not isinstance(x, Tensor):  # scalars / arrays: wrap them like the first Tensor
+                like = next((t for t in inputs if isinstance(t, Tensor)), None)
+                tensors = tuple(as_tensor(t, like) for t in inputs)
+                break
         arrays = [t.data for t in tensors]
-        if arrays and backend.is_cupy_array(arrays[0]):
+        if len(arrays) > 1:
+            self._check_inputs(tensors, arrays)
+        if arrays and type(arrays[0]) is not np.ndarray and backend.is_cupy_array(arrays[0]):
             with backend.device_context(backend.device_of(arrays[0])):
                 raw = self.forward(*arrays)
         else:
             raw = self.forward(*arrays)
-        single = not isinstance(raw, tuple)
-        outs = (raw,) if single else raw
-        outputs = tuple(Tensor._wrap(y) for y in outs)
-        if _grad_enabled and any(t.requires_grad for t in tensors):
-            self.needs_input_grad = tuple(t.requires_grad for t in tensors)
-            self.inputs = tensors
-            self.generation = max(t.generation for t in tensors)
-            self._output_refs = tuple(weakref.ref(y) for y in outputs)
-            self._output_meta = tuple((y.shape, y.dtype) for y in outs)
-            for y in outputs:
-                y.requires_grad = True
-                y.creator = self
-                y.generation = self.generation + 1
-        return outputs[0] if single else outputs
+        single = type(raw) is not tuple
+        outputs = [_wrap_output(y) for y in ((raw,) if single else raw)]
+        if _grad_enabled:
+            needs = tuple([t.requires_grad for t in tensors])
+            if True in needs:
+                self._record(tensors, needs, outputs)
+        return outputs[0] if single else tuple(outputs)
 
-    def _check_inputs(self, tensors: tuple) -> None:
+    def _record(self, tensors: tuple, needs: tuple, outputs: list) -> None:
+        """Make this function the creator of ``outputs`` (only when a gradient is wanted)."""
+        self.needs_input_grad = needs
+        self.inputs = tensors
+        generation = 0
+        for t in tensors:
+            if t.generation > generation:
+                generation = t.generation
+        self.generation = generation
+        self._output_refs = tuple([weakref.ref(y) for y in outputs])
+        self._output_meta = tuple([(y.data.shape, y.data.dtype) for y in outputs])
+        generation += 1
+        for y in outputs:
+            y.requires_grad = True
+            y.creator = self
+            y.generation = generation
+
+    def _check_inputs(self, tensors: tuple, arrays: list | None = None) -> None:
         """One device for all inputs, one floating dtype for all floating inputs."""
-        if len(tensors) < 2:
-            return
-        devices = {backend.device_of(t.data) for t in tensors}
-        float_dtypes = {t.data.dtype for t in tensors if t.data.dtype.kind == "f"}
+        if arrays is None:
+            arrays = [t.data for t in tensors]
+        first = arrays[0]
+        kind, dtype = type(first), first.dtype
+        for a in arrays:  # fast path: same array type and dtype (all on the CPU, say)
+            if type(a) is not kind or a.dtype != dtype:
+                break
+        else:
+            if kind is np.ndarray or len({a.device.id for a in arrays}) == 1:
+                return
+        devices = {backend.device_of(a) for a in arrays}
+        float_dtypes = {a.dtype for a in arrays if a.dtype.kind == "f"}
         if len(devices) > 1 or len(float_dtypes) > 1:
             what = "devices" if len(devices) > 1 else "dtypes"
             details = ", ".join(_describe(t) for t in tensors)
@@ -406,7 +443,13 @@ def _grad_as_tensor(grad: Any, root: Tensor) -> Tensor:
                                f"outputs, got shape {root.shape}; pass grad=")
         xp = backend.get_array_module(root.data)
         return Tensor._wrap(xp.ones_like(root.data))
-    g = grad if isinstance(grad, Tensor) else as_tensor(grad, like=root)
+    if isinstance(grad, Tensor):
+        g = grad
+        if g.dtype != root.dtype or g.device != root.device:
+            raise TypeError(f"backward: grad is {_describe(g)} but the output is {_describe(root)}")
+    else:  # an array or a number: take the output's dtype and device
+        array = grad if backend.is_cupy_array(grad) else np.asarray(grad)
+        g = Tensor._wrap(backend.to_device(array, root.device).astype(root.dtype, copy=False))
     if g.shape != root.shape:
         raise RuntimeError(f"backward: grad of shape {g.shape} does not match output shape {root.shape}")
     return g
@@ -465,25 +508,30 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                     f"its saved arrays were freed after the first backward; pass "
                     f"retain_graph=True to the first backward if you need to do this")
             gys = []
-            for ref, (shape, dtype) in zip(f._output_refs, f._output_meta):
+            missing = False
+            for ref in f._output_refs:
                 y = ref()
                 entry = grads.pop(id(y), None) if y is not None else None
                 if entry is None:
                     gys.append(None)
+                    missing = True
                     continue
-                gy = _apply_hooks(y, entry[1])
+                gy = entry[1]
+                if y._hooks:
+                    gy = _apply_hooks(y, gy)
                 if y._retains_grad:
                     y.grad = gy if y.grad is None else y.grad + gy
                 if wanted is not None and id(y) in wanted:
                     captured[id(y)] = gy
                 gys.append(gy)
-            if all(g is None for g in gys):
-                continue
-            xp = backend.get_array_module(f.inputs[0].data)
-            gys = [g if g is not None else Tensor._wrap(xp.zeros(shape, dtype=dtype))
-                   for g, (shape, dtype) in zip(gys, f._output_meta)]
+            if missing:
+                if all(g is None for g in gys):
+                    continue
+                xp = backend.get_array_module(f.inputs[0].data)
+                gys = [g if g is not None else Tensor._wrap(xp.zeros(shape, dtype=dtype))
+                       for g, (shape, dtype) in zip(gys, f._output_meta)]
             gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):
+            if type(gxs) is not tuple:
                 gxs = (gxs,)
             if len(gxs) != len(f.inputs):
                 raise RuntimeError(f"{f.name}: backward returned {len(gxs)} gradients for "
@@ -491,25 +539,35 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
             for x, gx, needed in zip(f.inputs, gxs, f.needs_input_grad):
                 if gx is None or not needed:
                     continue
-                if gx.shape != x.shape:
+                if gx.data.shape != x.data.shape:
                     raise RuntimeError(f"{f.name}: backward gave a gradient of shape {gx.shape} "
                                        f"for an input of shape {x.shape}")
-                _accumulate(grads, x, gx)
-                if x.creator is not None:
-                    push(x.creator)
+                key = id(x)
+                if key in grads:
+                    grads[key] = (x, grads[key][1] + gx)
+                else:
+                    grads[key] = (x, gx)
+                creator = x.creator
+                if creator is not None and id(creator) not in queued:
+                    queued.add(id(creator))
+                    heapq.heappush(heap, (-creator.generation, next(counter), creator))
             if not retain_graph:
                 f.release()
 
         # What is left in ``grads`` belongs to leaves (and to roots that are leaves).
         for t, g in grads.values():
-            g = _apply_hooks(t, g)
+            if t._hooks:
+                g = _apply_hooks(t, g)
             if wanted is not None:
                 if id(t) in wanted:
                     captured[id(t)] = g
             elif t.is_leaf:
-                if not create_graph:
-                    g = Tensor._wrap(g.data)
-                t.grad = g if t.grad is None else t.grad + g
+                if t.grad is not None:
+                    t.grad = t.grad + g
+                elif create_graph:
+                    t.grad = g
+                else:  # a private copy: a gradient array may be shared by several leaves
+                    t.grad = Tensor._wrap(g.data.copy())
     if inputs is None:
         return None
     return [captured.get(id(t)) for t in inputs]

@@ -17,8 +17,14 @@ from .reduce import sum_to
 
 def _pair(x: Any, y: Any) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors; scalars and integer tensors take the float one's dtype."""
-    like = x if isinstance(x, Tensor) else y
-    x, y = as_tensor(x, like), as_tensor(y, like)
+    if isinstance(x, Tensor):
+        if not isinstance(y, Tensor):
+            y = as_tensor(y, x)
+    elif isinstance(y, Tensor):
+        x = as_tensor(x, y)
+    else:
+        x = as_tensor(x)
+        y = as_tensor(y, x)
     fx, fy = x.data.dtype.kind == "f", y.data.dtype.kind == "f"
     if fx != fy:  # int/bool op float: promote the non-float side (it never needs a grad)
         if fx:
@@ -336,12 +342,22 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
 # ============================================================================ comparisons (no grad)
 
 
+def _comparable(y: Any) -> bool:
+    return isinstance(y, (Tensor, int, float, bool, np.generic, np.ndarray, list, tuple)) \
+        or backend.is_cupy_array(y)
+
+
 def _compare(op: str):
     def compare(x: Any, y: Any) -> Tensor:
         x, y = _pair(x, y)
         return Tensor._wrap(getattr(x.data, op)(y.data))
     compare.__name__ = op.strip("_")
     compare.__doc__ = f"Elementwise comparison ``{op}``; a boolean tensor with no gradient."
+
+    def dunder(self: Tensor, other: Any):
+        # ``t == None`` or ``t == "a"`` is plain False, as in PyTorch (Python falls back)
+        return compare(self, other) if _comparable(other) else NotImplemented
+    compare.dunder = dunder
     return compare
 
 

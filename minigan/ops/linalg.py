@@ -5,8 +5,13 @@ For Y = A B:  dL/dA = dL/dY B^T,  dL/dB = A^T dL/dY  (summed over broadcast batc
 """
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from .. import backend
 from ..autograd import Function, Tensor
+from .elementwise import _pair
 from .reduce import sum_to
 from .shape import reshape, transpose
 
@@ -22,13 +27,23 @@ class MatMul(Function):
         return ga, gb
 
 
-def matmul(a: Tensor, b: Tensor) -> Tensor:
-    """a @ b, as ``numpy.matmul`` (batched and broadcast; 1-D cases included)."""
+def matmul(a: Any, b: Any) -> Tensor:
+    """a @ b, as ``numpy.matmul`` (batched and broadcast; 1-D cases included).
+
+    A 1-D ``a`` is a row vector and a 1-D ``b`` a column vector; the added dim is removed
+    from the result. Leading (batch) dims broadcast."""
+    a, b = _pair(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got {a.shape} and {b.shape}")
-    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+    inner_b = b.shape[-2 if b.ndim > 1 else 0]
+    if a.shape[-1] != inner_b:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match "
-                         f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
+                         f"({a.shape[-1]} != {inner_b})")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dims of {a.shape} and {b.shape} do not broadcast "
+                         f"({a.shape[:-2]} vs {b.shape[:-2]})") from None
     a2 = reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
     b2 = reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b
     y = MatMul()(a2, b2)

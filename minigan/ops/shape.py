@@ -61,6 +61,9 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     """Drop size-1 dims (all of them, or the given ones; a dim that is not 1 is kept)."""
+    if x.ndim == 0:
+        normalize_axis(dim, 0, "squeeze")  # only checks dim (0 or -1)
+        return x
     if dim is None:
         dims = {i for i, n in enumerate(x.shape) if n == 1}
     else:

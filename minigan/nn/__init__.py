@@ -1,6 +1,14 @@
-"""Layers: ``import minigan.nn as nn``. PyTorch's names, arguments and weight layouts."""
+"""Layers: ``import minigan.nn as nn``. PyTorch's names, arguments and weight layouts, so a
+state_dict maps one to one onto the equivalent PyTorch model."""
 from . import init  # noqa: F401
+from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401
 from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .conv import Conv2d, ConvTranspose2d  # noqa: F401
+from .dropout import Dropout  # noqa: F401
+from .embedding import Embedding  # noqa: F401
+from .flatten import Flatten, Unflatten  # noqa: F401
+from .linear import Identity, Linear  # noqa: F401
 from .module import Module, Parameter  # noqa: F401
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
 from .attention import MultiheadAttention  # noqa: F401
 from .transformer import TransformerEncoderLayer  # noqa: F401

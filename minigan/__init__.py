@@ -22,6 +22,7 @@ from .ops.linalg import matmul
 from .ops.reduce import argmax, argmin, max, mean, min, std, sum, sum_to, var
 from .ops.shape import (broadcast_to, concat, expand, flatten, getitem, pad, permute, reshape,
                         split, squeeze, stack, to_device, transpose, unsqueeze)
+from .serialization import CheckpointError, load, save
 from . import _methods
 
 _methods.install()

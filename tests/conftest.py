@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, settings
 from minigan import backend
 
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=25,
-                          suppress_health_check=[HealthCheck.too_slow])
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.function_scoped_fixture])
 settings.load_profile("ci")
 
 CUDA_REASON = backend.cuda_status()

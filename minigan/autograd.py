@@ -322,6 +322,17 @@ def _wrap_output(y: Any) -> Tensor:
     return Tensor._wrap(y)
 
 
+def _named_error(f: "Function", exc: Exception, tensors: tuple) -> Exception:
+    """The same kind of error, its message prefixed with the op and the input shapes."""
+    message = str(exc)
+    if not message.startswith(f.name + ":"):
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        message = f"{f.name}: {message} (inputs of shape {shapes})"
+    kind = type(exc) if type(exc) in (ValueError, IndexError) else (
+        IndexError if isinstance(exc, IndexError) else ValueError)
+    return kind(message)
+
+
 def _describe(t: Any) -> str:
     return f"{t.shape} {t.dtype} on {t.device}" if isinstance(t, Tensor) else repr(type(t))
 
@@ -364,11 +375,14 @@ class Function:
         arrays = [t.data for t in tensors]
         if len(arrays) > 1:
             self._check_inputs(tensors, arrays)
-        if arrays and type(arrays[0]) is not np.ndarray and backend.is_cupy_array(arrays[0]):
-            with backend.device_context(backend.device_of(arrays[0])):
+        try:
+            if arrays and type(arrays[0]) is not np.ndarray and backend.is_cupy_array(arrays[0]):
+                with backend.device_context(backend.device_of(arrays[0])):
+                    raw = self.forward(*arrays)
+            else:
                 raw = self.forward(*arrays)
-        else:
-            raw = self.forward(*arrays)
+        except (ValueError, IndexError) as exc:  # e.g. NumPy's broadcasting errors
+            raise _named_error(self, exc, tensors) from exc
         single = type(raw) is not tuple
         outputs = [_wrap_output(y) for y in ((raw,) if single else raw)]
         if _grad_enabled:

@@ -27,6 +27,8 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
         out.append(int(a) % bound)
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")
+    if ndim == 0:
+        return ()  # NumPy has no axis 0 on a 0-d array; reducing over none is the same
     return tuple(sorted(out))
 
 

@@ -120,6 +120,9 @@ def transpose(x: Tensor, dim0: int | None = None, dim1: int | None = None) -> Te
         return permute(x, tuple(reversed(range(x.ndim))))
     if dim0 is None or dim1 is None:
         raise TypeError("transpose: give both dims or neither")
+    if x.ndim == 0:
+        normalize_axis((dim0, dim1), 0, "transpose") if dim0 != dim1 else None
+        return x
     axes = list(range(x.ndim))
     d0, d1 = normalize_axis(dim0, x.ndim, "transpose")[0], normalize_axis(dim1, x.ndim, "transpose")[0]
     axes[d0], axes[d1] = axes[d1], axes[d0]
@@ -180,10 +183,7 @@ class IndexAdd(Function):
 def getitem(x: Tensor, index: Any) -> Tensor:
     """x[index] with NumPy's basic and advanced indexing (integer or boolean arrays)."""
     index = _index_arrays(index, backend.get_array_module(x.data))
-    try:
-        return GetItem(index)(x)
-    except IndexError as exc:
-        raise IndexError(f"getitem: {exc} (tensor of shape {x.shape})") from None
+    return GetItem(index)(x)  # a bad index raises IndexError naming getitem and x's shape
 
 
 # ============================================================================ concat / stack / split
@@ -217,6 +217,8 @@ def concat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) 
     if not tensors:
         raise ValueError("concat: needs at least one tensor")
     axis = dim if dim is not None else axis
+    if tensors[0].ndim == 0:
+        raise ValueError("concat: zero-dimensional tensors cannot be concatenated (use stack)")
     axis = normalize_axis(axis, tensors[0].ndim, "concat")[0]
     _check_same_shapes(tensors, axis, "concat")
     return Concat(axis)(*tensors)
@@ -247,6 +249,8 @@ class Split(Function):
 def split(x: Tensor, split_size_or_sections: int | Sequence[int], axis: int = 0, *,
           dim: int | None = None) -> tuple[Tensor, ...]:
     """Split along ``axis`` into chunks of a given size (PyTorch) or a list of sizes."""
+    if x.ndim == 0:
+        raise ValueError("split: a zero-dimensional tensor cannot be split")
     axis = normalize_axis(dim if dim is not None else axis, x.ndim, "split")[0]
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (int, np.integer)):

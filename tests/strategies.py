@@ -1,0 +1,128 @@
+"""Reusable hypothesis strategies and small helpers for the op tests.
+
+Import them from any test file (tests/ is on sys.path under pytest's default import mode):
+
+    from strategies import shapes, broadcastable_shapes, float_arrays, leaf, check_grads
+
+Shapes are tiny on purpose: an element-wise gradcheck costs two calls of the function per
+input element, and gradgradcheck does that for the inputs and the upstream gradient.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minigan as mg
+
+# ---------------------------------------------------------------------------- shapes
+
+
+def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 3):
+    """Array shapes, 0-d included by default (size-1 axes come up often at these sizes)."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                            max_side=max_side)
+
+
+def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = 3,
+                         max_side: int = 3):
+    """A tuple of ``num_shapes`` shapes that broadcast together (size-1 axes and missing
+    leading axes included), e.g. ((2, 1, 3), (3,))."""
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, max_side=max_side
+    ).map(lambda b: tuple(b.input_shapes))
+
+
+def axes_for(ndim: int):
+    """An ``axis`` argument for a tensor of ``ndim`` dims: None, an int (maybe negative)
+    or a tuple of distinct ints."""
+    if ndim == 0:
+        return st.sampled_from([None, 0, -1])
+    single = st.integers(-ndim, ndim - 1)
+    several = st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(
+        lambda axes: tuple(a - ndim if i % 2 else a for i, a in enumerate(axes)))
+    return st.one_of(st.none(), single, several)
+
+
+# ---------------------------------------------------------------------------- arrays
+
+
+@st.composite
+def float_arrays(draw, shape: tuple, low: float = -2.0, high: float = 2.0,
+                 kinks: Sequence[float] = (), gap: float = 0.1, distinct: bool = False,
+                 dtype: Any = np.float64) -> np.ndarray:
+    """A float64 array of ``shape`` with values in [low, high] (drawn from a seed, so
+    hypothesis shrinks the seed, not every element).
+
+    ``kinks``: points where the function is not smooth (0 for abs/relu, the bounds of
+    clamp); values are kept at least ``gap`` away from each. ``distinct``: all values at
+    least ``gap`` apart (no ties for max/min/maximum), a shuffled grid plus jitter.
+    """
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    size = int(np.prod(shape, dtype=np.int64))
+    if distinct:
+        grid = np.linspace(low, high, max(size, 1) * 2)[rng.permutation(max(size, 1) * 2)[:size]]
+        values = grid + rng.uniform(-0.2, 0.2, size) * (grid[1] - grid[0] if size > 1 else 0)
+    else:
+        values = rng.uniform(low, high, size)
+    for k in kinks:
+        near = np.abs(values - k) < gap
+        values[near] = k + np.where(values[near] >= k, gap, -gap) * rng.uniform(1, 2, near.sum())
+    return values.reshape(shape).astype(dtype)
+
+
+def positive_arrays(shape: tuple, low: float = 0.5, high: float = 2.0):
+    """Values in [low, high] (for log, sqrt, pow bases, divisors)."""
+    return float_arrays(shape, low, high)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def leaf(array: Any, device: str = "cpu", requires_grad: bool = True) -> mg.Tensor:
+    """A leaf Tensor of ``array`` on ``device`` (float64 arrays stay float64)."""
+    return mg.tensor(np.asarray(array), device=device, requires_grad=requires_grad)
+
+
+def check_grads(fn: Callable[..., Any], inputs: Sequence[Any], *, second: bool = True,
+                atol: float = 1e-5, rtol: float = 1e-3, fast_second: bool = False) -> None:
+    """gradcheck and (unless ``second`` is False) gradgradcheck of ``fn`` at ``inputs``."""
+    assert mg.gradcheck(fn, inputs, atol=atol, rtol=rtol)
+    if second:
+        assert mg.gradgradcheck(fn, inputs, atol=atol, rtol=rtol, fast=fast_second)
+
+
+def random_like(shape: tuple, seed: int = 1) -> np.ndarray:
+    """A random float64 upstream gradient (a plain sum would hide transposes)."""
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def compare_with_torch(torch, mg_fn: Callable, torch_fn: Callable, arrays: Sequence[np.ndarray],
+                       device: str = "cpu", dtype: Any = np.float64,
+                       rtol: float | None = None, atol: float | None = None,
+                       requires_grad: Sequence[bool] | None = None) -> None:
+    """Run ``mg_fn`` and ``torch_fn`` on the same inputs (cast to ``dtype``), backpropagate
+    the same random upstream gradient, and compare outputs and input gradients."""
+    dtype = np.dtype(dtype)
+    if rtol is None:
+        rtol = 1e-10 if dtype == np.float64 else 1e-5
+    if atol is None:
+        atol = 1e-12 if dtype == np.float64 else 1e-6
+    requires_grad = requires_grad or [True] * len(arrays)
+    ours = [mg.tensor(a.astype(dtype), device=device, requires_grad=r)
+            for a, r in zip(arrays, requires_grad)]
+    theirs = [torch.tensor(a.astype(dtype), requires_grad=r) for a, r in zip(arrays, requires_grad)]
+    y, ty = mg_fn(*ours), torch_fn(*theirs)
+    assert y.shape == tuple(ty.shape), (y.shape, tuple(ty.shape))
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
+    g = random_like(y.shape).astype(dtype)
+    y.backward(mg.tensor(g, device=device))
+    ty.backward(torch.tensor(g))
+    for ours_x, their_x in zip(ours, theirs):
+        if their_x.requires_grad:
+            assert ours_x.grad is not None and ours_x.grad.dtype == dtype
+            np.testing.assert_allclose(ours_x.grad.numpy(), their_x.grad.numpy(),
+                                       rtol=rtol, atol=atol)

@@ -1,6 +1,104 @@
-"""TODO (being written): linear."""
+"""Fully connected layer: ``y = x W^T + b`` (PyTorch's ``F.linear`` and weight layout).
 
-def linear(*args, **kwargs):
-    raise NotImplementedError('linear')
+Notation: x is (..., IN) with any leading dims (flattened to M rows for one GEMM),
+W is (OUT, IN), b is (OUT,), y and gy are (..., OUT).
+
+    dL/dx = gy W            (LinearGradInput)
+    dL/dW = gy^T x          (LinearGradWeight: summed over all leading dims in one GEMM)
+    dL/db = sum(gy)         (over all leading dims)
+
+The three are one closed family (Chainer's pattern): each GEMM Function's backward is
+written with the other two, so gradients of gradients cost GEMMs too and first-order
+backward runs as plain array code.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import backend
+from ..autograd import Function, Tensor
+from .reduce import sum as _sum
 
 
+def _rows(a):
+    """A (..., K) array as a 2-D (M, K) view (a copy only when the layout forces one)."""
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
+
+# ============================================================================ linear
+
+
+class Linear(Function):
+    """y = x W^T (+ b); the bias is an optional third input."""
+
+    def forward(self, x, w, b=None):
+        xp = backend.get_array_module(x)
+        y = xp.matmul(_rows(x), w.T)
+        if b is not None:
+            y += b
+        return y.reshape(x.shape[:-1] + (w.shape[0],))
+
+    def backward(self, gy):
+        x, w = self.inputs[:2]
+        gx = LinearGradInput(x.shape)(gy, w) if self.needs_input_grad[0] else None
+        gw = LinearGradWeight()(gy, x) if self.needs_input_grad[1] else None
+        if len(self.inputs) == 2:
+            return gx, gw
+        gb = _sum(gy, tuple(range(gy.ndim - 1))) if self.needs_input_grad[2] else None
+        return gx, gw, gb
+
+
+class LinearGradInput(Function):
+    """gx = gy W, reshaped to x's shape. Linear in both gy and W:
+    d/dgy <ggx, gy W> = ggx W^T = linear(ggx, W);  d/dW = gy^T ggx."""
+
+    def __init__(self, x_shape: tuple) -> None:
+        self.x_shape = x_shape
+
+    def forward(self, gy, w):
+        xp = backend.get_array_module(gy)
+        return xp.matmul(_rows(gy), w).reshape(self.x_shape)
+
+    def backward(self, ggx):
+        gy, w = self.inputs
+        ggy = Linear()(ggx, w) if self.needs_input_grad[0] else None
+        gw = LinearGradWeight()(gy, ggx) if self.needs_input_grad[1] else None
+        return ggy, gw
+
+
+class LinearGradWeight(Function):
+    """gW = gy^T x over all leading dims (one GEMM). Linear in both:
+    d/dgy <ggW, gy^T x> = x ggW^T = linear(x, ggW);  d/dx = gy ggW."""
+
+    def forward(self, gy, x):
+        xp = backend.get_array_module(gy)
+        return xp.matmul(_rows(gy).T, _rows(x))
+
+    def backward(self, ggw):
+        gy, x = self.inputs
+        ggy = Linear()(x, ggw) if self.needs_input_grad[0] else None
+        gx = LinearGradInput(x.shape)(gy, ggw) if self.needs_input_grad[1] else None
+        return ggy, gx
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias`` for x of shape (..., in), weight (out, in), bias (out,).
+
+    >>> import minigan as mg, minigan.functional as F
+    >>> F.linear(mg.ones(2, 3), mg.ones(4, 3), mg.zeros(4)).shape
+    (2, 4)
+    """
+    for name, t in (("input", x), ("weight", weight), ("bias", bias)):
+        if t is not None and t.dtype.kind != "f":
+            raise TypeError(f"linear: {name} of shape {t.shape} must be floating, got {t.dtype}")
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} "
+                         f"features but weight {weight.shape} expects {weight.shape[1]}")
+    if bias is None:
+        return Linear()(x, weight)
+    if bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias of shape {bias.shape} does not match weight "
+                         f"{weight.shape} (expected ({weight.shape[0]},))")
+    return Linear()(x, weight, bias)

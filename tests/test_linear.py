@@ -1,0 +1,148 @@
+"""linear: finite differences (first and second order), PyTorch parity, errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import minigan as mg
+import minigan.functional as F
+
+
+
+def _t(a, device, requires_grad=True, dtype=np.float64):
+    return mg.tensor(np.asarray(a, dtype=dtype), device=device, requires_grad=requires_grad)
+
+
+def _check_with_torch(torch, device, x, w, b, dtype, rtol, atol, need=(True, True, True)):
+    """Forward, backward and double backward (incl. d/d gy) against torch.nn.functional.linear."""
+    arrays = [x, w] + ([b] if b is not None else [])
+    ours = [_t(a, device, r, dtype) for a, r in zip(arrays, need)]
+    theirs = [torch.tensor(np.asarray(a, dtype=dtype), requires_grad=r) for a, r in zip(arrays, need)]
+    y = F.linear(*ours)
+    ty = torch.nn.functional.linear(*theirs)
+    assert y.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
+
+    rng = np.random.default_rng(1)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gy_ours, gy_theirs = _t(gy, device, True, dtype), torch.tensor(gy, requires_grad=True)
+    wrt = [t for t, r in zip(ours, need) if r]
+    twrt = [t for t, r in zip(theirs, need) if r]
+    grads = mg.grad(y, wrt, gy_ours, create_graph=True)
+    tgrads = torch.autograd.grad(ty, twrt, gy_theirs, create_graph=True)
+    for g, tg in zip(grads, tgrads):
+        assert g.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(g.numpy(), tg.detach().numpy(), rtol=rtol, atol=atol)
+
+    vs = [rng.standard_normal(g.shape).astype(dtype) for g in grads]
+    s = sum((g * _t(v, device, False, dtype)).sum() for g, v in zip(grads, vs))
+    ts = sum((tg * torch.tensor(v)).sum() for tg, v in zip(tgrads, vs))
+    second = mg.grad(s, wrt + [gy_ours], allow_unused=True)
+    tsecond = torch.autograd.grad(ts, twrt + [gy_theirs], allow_unused=True)
+    for g, tg in zip(second, tsecond):
+        if tg is None:
+            assert g is None or np.allclose(g.numpy(), 0)
+            continue
+        np.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=rtol, atol=atol)
+
+
+shapes = st.tuples(st.lists(st.integers(1, 3), min_size=0, max_size=2),
+                   st.integers(1, 4), st.integers(1, 4), st.booleans())
+
+
+# ---------------------------------------------------------------------------- finite differences
+
+
+@settings(max_examples=12)
+@given(shapes)
+def test_linear_gradcheck(device, case):
+    lead, n_in, n_out, has_bias = case
+    rng = np.random.default_rng(len(lead) * 100 + n_in * 10 + n_out)
+    x = _t(rng.standard_normal(tuple(lead) + (n_in,)), device)
+    w = _t(rng.standard_normal((n_out, n_in)), device)
+    inputs = [x, w] + ([_t(rng.standard_normal(n_out), device)] if has_bias else [])
+    assert mg.gradcheck(F.linear, inputs)
+    assert mg.gradgradcheck(F.linear, inputs)
+
+
+def test_linear_gradgradcheck_partial_inputs(device):
+    """Only some inputs need grads: the skipped branches must not break second order."""
+    rng = np.random.default_rng(2)
+    x = _t(rng.standard_normal((2, 3)), device, requires_grad=False)
+    w = _t(rng.standard_normal((4, 3)), device)
+    b = _t(rng.standard_normal(4), device, requires_grad=False)
+    assert mg.gradgradcheck(F.linear, [x, w, b])
+    x.requires_grad, w.requires_grad = True, False
+    assert mg.gradgradcheck(F.linear, [x, w, b])
+
+
+# ---------------------------------------------------------------------------- PyTorch parity
+
+
+@settings(max_examples=10)
+@given(shapes)
+def test_linear_matches_torch_float64(device, torch, case):
+    lead, n_in, n_out, has_bias = case
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(tuple(lead) + (n_in,))
+    w, b = rng.standard_normal((n_out, n_in)), rng.standard_normal(n_out) if has_bias else None
+    _check_with_torch(torch, device, x, w, b, np.float64, 1e-10, 1e-12)
+
+
+@pytest.mark.parametrize("need", [(True, True, True), (False, True, False), (True, False, True)])
+def test_linear_matches_torch_float32(device, torch, need):
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((5, 2, 7)), rng.standard_normal((6, 7)), rng.standard_normal(6)
+    _check_with_torch(torch, device, x, w, b, np.float32, 1e-5, 1e-5, need)
+
+
+def test_linear_1d_input(device, torch):
+    rng = np.random.default_rng(4)
+    _check_with_torch(torch, device, rng.standard_normal(3), rng.standard_normal((2, 3)),
+                      rng.standard_normal(2), np.float64, 1e-10, 1e-12)
+
+
+def test_linear_non_contiguous_input(device):
+    rng = np.random.default_rng(5)
+    x = _t(rng.standard_normal((4, 3)), device)
+    xt = mg.transpose(x)  # (3, 4), a non-contiguous view
+    w = _t(rng.standard_normal((2, 4)), device)
+    y = F.linear(xt, w)
+    np.testing.assert_allclose(y.numpy(), x.numpy().T @ w.numpy().T, rtol=1e-12)
+    assert mg.gradcheck(lambda x, w: F.linear(mg.transpose(x), w), [x, w])
+
+
+def test_linear_skips_unneeded_grads(device):
+    x = _t(np.ones((2, 3)), device, requires_grad=False)
+    w = _t(np.ones((4, 3)), device)
+    b = _t(np.ones(4), device, requires_grad=False)
+    F.linear(x, w, b).sum().backward()
+    assert x.grad is None and b.grad is None
+    np.testing.assert_allclose(w.grad.numpy(), np.full((4, 3), 2.0))
+
+
+def test_linear_empty_batch(device):
+    x = _t(np.zeros((0, 3)), device)
+    w = _t(np.ones((2, 3)), device)
+    y = F.linear(x, w)
+    assert y.shape == (0, 2)
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros((2, 3)))
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+def test_linear_errors_name_shapes(device):
+    x, w = _t(np.ones((2, 3)), device), _t(np.ones((4, 5)), device)
+    with pytest.raises(ValueError, match=r"linear: input of shape \(2, 3\).*\(4, 5\) expects 5"):
+        F.linear(x, w)
+    with pytest.raises(ValueError, match=r"linear: weight must be 2-D.*\(5,\)"):
+        F.linear(x, _t(np.ones(5), device))
+    with pytest.raises(ValueError, match=r"linear: bias of shape \(3,\).*\(4, 3\)"):
+        F.linear(x, _t(np.ones((4, 3)), device), _t(np.ones(3), device))
+    with pytest.raises(TypeError, match=r"linear: input of shape \(2, 3\) must be floating"):
+        F.linear(mg.tensor(np.ones((2, 3), dtype=np.int64), device=device), w)
+    with pytest.raises(TypeError, match="linear"):
+        F.linear(x, mg.tensor(np.ones((4, 3), dtype=np.float32), device=device))

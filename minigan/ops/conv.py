@@ -1,10 +1,407 @@
-"""TODO (being written): conv2d, conv_transpose2d."""
+"""2-D convolution and transposed convolution, with gradients of every order.
 
-def conv2d(*args, **kwargs):
-    raise NotImplementedError('conv2d')
+Notation
+--------
+    N        batch size
+    C        channels of the convolution's input (the big image); G groups, Cg = C / G
+    OC       channels of the convolution's output; OCg = OC / G
+    H, W     height and width of the input;  OH, OW  of the output
+    KH, KW   kernel height and width
+    S        stride, P padding (both sides), D dilation (each a (height, width) pair)
+    Hp, Wp   padded input size: H + 2P, W + 2P
+    L        N * OH * OW, the number of output positions
+
+    OH = (H + 2P - D (KH - 1) - 1) // S + 1                    (same for OW)
+
+Three Functions do all the work, and each one's backward is made of the three again, so
+gradients of any order come for free (a gradient penalty through convolutions trains):
+
+    Conv2d            y = conv(x, w) + b          x (N, C, H, W), w (OC, Cg, KH, KW)
+    ConvTranspose2d   x = conv^T(y, w) + b        the adjoint of conv in x: d<conv(x, w), g>/dx
+    Conv2dGradWeight  gw = d<conv(x, w), gy>/dw  (linear in x and in gy)
+
+Derivatives (conv is bilinear in x and w):
+
+    Conv2d:           gx = conv^T(gy, w)          gw = gradweight(x, gy)     gb = sum gy
+    ConvTranspose2d:  gy = conv(gx, w)            gw = gradweight(gx, y)     gb = sum gx
+    Conv2dGradWeight: gx = conv^T(gy, ggw)        ggy = conv(x, ggw)
+
+How: ``_im2col`` turns the padded input into columns cols (G, Cg*KH*KW, L) through a
+strided view (no copy until the GEMM layout is made), so conv is one GEMM
+w (G, OCg, Cg*KH*KW) @ cols. ``_col2im`` is its adjoint: it adds columns back into an
+image with one strided ``+=`` per kernel offset (KH*KW of them, no scatter-add).
+Arrays are made "channel-major" (C, N, H, W in memory, shown to the user as an
+(N, C, H, W) view) because that is the layout the GEMMs read and write: the output of a
+conv is the GEMM result itself, and the next conv (or the gradient coming back) reads it
+without a transpose copy.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+from .. import backend
+from ..autograd import Function, Tensor
 
 
-def conv_transpose2d(*args, **kwargs):
-    raise NotImplementedError('conv_transpose2d')
+# ============================================================================ geometry
 
 
+class _Geometry(NamedTuple):
+    """Everything about one convolution but the batch and channel counts' contents."""
+    H: int
+    W: int
+    OH: int
+    OW: int
+    KH: int
+    KW: int
+    S: tuple
+    P: tuple
+    D: tuple
+    G: int
+
+
+def _pair(value, name: str, op: str, minimum: int) -> tuple:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{op}: {name} must be an int or a pair, got {value!r}")
+        pair = tuple(value)
+    else:
+        pair = (value, value)
+    if not all(isinstance(v, int) or hasattr(v, "__index__") for v in pair):
+        raise TypeError(f"{op}: {name} must be integers, got {value!r}")
+    pair = tuple(int(v) for v in pair)
+    if min(pair) < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return pair
+
+
+def _conv_out(size: int, k: int, s: int, p: int, d: int) -> int:
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+# ============================================================================ layouts
+
+
+def _rows(a):
+    """(N, C, H, W) -> (N*H*W, C), one row per pixel: free when ``a`` is channels-last in
+    memory (as every conv output is), one transpose copy otherwise."""
+    N, C, H, W = a.shape
+    return a.transpose(0, 2, 3, 1).reshape(N * H * W, C)
+
+
+def _image(rows, N: int, H: int, W: int):
+    """(N*H*W, C) -> an (N, C, H, W) view of the same (channels-last) memory."""
+    return rows.reshape(N, H, W, -1).transpose(0, 3, 1, 2)
+
+
+def _grouped(m, G: int):
+    """(L, G*k) -> (G, L, k) view: the columns of each group."""
+    return m.reshape(m.shape[0], G, -1).transpose(1, 0, 2)
+
+
+def _ungrouped(m):
+    """(G, L, k) -> (L, G*k)."""
+    G, L, k = m.shape
+    return m[0] if G == 1 else m.transpose(1, 0, 2).reshape(L, G * k)
+
+
+def _matmul(a, b):
+    """Batched GEMM over groups (G, m, k) @ (G, k, n); a plain 2-D GEMM when G == 1."""
+    xp = backend.get_array_module(a)
+    if a.shape[0] == 1:
+        return xp.matmul(a[0], b[0])[None]
+    return xp.matmul(a, b)
+
+
+def _weight_matrix(w, G: int):
+    """w (OC, Cg, KH, KW) -> (G, OCg, KH*KW*Cg), columns ordered like the im2col columns."""
+    OC, Cg, KH, KW = w.shape
+    return w.reshape(G, OC // G, Cg, KH, KW).transpose(0, 1, 3, 4, 2).reshape(G, OC // G, -1)
+
+
+def _weight_from_matrix(m, Cg: int, KH: int, KW: int):
+    """Inverse of ``_weight_matrix``: (G, OCg, KH*KW*Cg) -> (OC, Cg, KH, KW), contiguous."""
+    G, OCg = m.shape[:2]
+    return m.reshape(G, OCg, KH, KW, Cg).transpose(0, 1, 4, 2, 3).reshape(G * OCg, Cg, KH, KW)
+
+
+def _add_bias(y, b):
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    return y
+
+
+# ============================================================================ im2col / col2im
+
+
+def _im2col(x, g: _Geometry):
+    """x (N, C, H, W) -> cols (L, G*KH*KW*Cg): row (n, oh, ow) holds the window
+    x[n, c, oh*S + kh*D - P, ow*S + kw*D - P] ordered (group, kh, kw, cg).
+
+    A strided view of the padded channels-last input (no copy) made contiguous by one
+    reshape; with channels last each window row is KW*Cg contiguous floats (D = 1)."""
+    xp = backend.get_array_module(x)
+    N, C, H, W = x.shape
+    (ph, pw), (S_h, S_w), (D_h, D_w) = g.P, g.S, g.D
+    xt = x.transpose(0, 2, 3, 1)                                   # (N, H, W, C)
+    if ph or pw:
+        xpad = xp.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
+        xpad[:, ph:ph + H, pw:pw + W] = xt
+    else:
+        xpad = xt
+    sn, sh, sw, sc = xpad.strides
+    Cg = C // g.G
+    view = xp.lib.stride_tricks.as_strided(
+        xpad, shape=(N, g.OH, g.OW, g.G, g.KH, g.KW, Cg),
+        strides=(sn, sh * S_h, sw * S_w, sc * Cg, sh * D_h, sw * D_w, sc))
+    return view.reshape(N * g.OH * g.OW, -1)
+
+
+def _col2im(cols, N: int, C: int, g: _Geometry):
+    """Adjoint of ``_im2col``: cols (L, G*KH*KW*Cg) -> x (N, C, H, W) (channels-last view).
+
+    x[n, c, oh*S + kh*D - P, ow*S + kw*D - P] += cols[(n, oh, ow), (kh, kw, c)], one strided
+    ``+=`` per kernel offset (KH*KW of them: overlaps add up, no scatter-add; each one
+    moves rows of C contiguous floats). The padding is cut off at the end."""
+    xp = backend.get_array_module(cols)
+    (ph, pw), (S_h, S_w), (D_h, D_w) = g.P, g.S, g.D
+    G, Cg = g.G, C // g.G
+    c7 = cols.reshape(N, g.OH, g.OW, G, g.KH, g.KW, Cg)
+    out = xp.zeros((N, g.H + 2 * ph, g.W + 2 * pw, G, Cg), dtype=cols.dtype)
+    h_span, w_span = S_h * (g.OH - 1) + 1, S_w * (g.OW - 1) + 1
+    for kh in range(g.KH):
+        h0 = kh * D_h
+        for kw in range(g.KW):
+            w0 = kw * D_w
+            out[:, h0:h0 + h_span:S_h, w0:w0 + w_span:S_w] += c7[:, :, :, :, kh, kw]
+    out = out.reshape(N, g.H + 2 * ph, g.W + 2 * pw, C)
+    return out[:, ph:ph + g.H, pw:pw + g.W].transpose(0, 3, 1, 2)
+
+
+# ============================================================================ Conv2d
+
+
+class Conv2d(Function):
+    """y = conv(x, w) + b: one im2col and one GEMM cols (L, KH*KW*Cg) @ w^T per group."""
+
+    def __init__(self, g: _Geometry, keep_cols: bool = False) -> None:
+        self.g, self.keep_cols, self.cols = g, keep_cols, None
+
+    @property
+    def name(self) -> str:
+        return "conv2d"
+
+    def forward(self, x, w, b=None):
+        g = self.g
+        cols = _im2col(x, g)                                         # (L, G*Kg)
+        if self.keep_cols:  # for the weight gradient (saves a second im2col)
+            self.cols = cols
+        wm = _weight_matrix(w, g.G)                                  # (G, OCg, Kg)
+        y = _ungrouped(_matmul(_grouped(cols, g.G), wm.transpose(0, 2, 1)))  # (L, OC)
+        return _add_bias(_image(y, x.shape[0], g.OH, g.OW), b)
+
+    def backward(self, gy):
+        x, w = self.inputs[:2]
+        need = self.needs_input_grad
+        g = self.g
+        gy_rows = _rows(gy.data)  # shared by both gradients
+        gx = ConvTranspose2d(g, gy_rows)(gy, w) if need[0] else None
+        gw = Conv2dGradWeight(g, self.cols, gy_rows)(x, gy) if need[1] else None
+        gb = gy.sum(axis=(0, 2, 3)) if len(need) > 2 and need[2] else None
+        self.cols = None
+        return (gx, gw) if len(need) == 2 else (gx, gw, gb)
+
+
+# ============================================================================ ConvTranspose2d
+
+
+class ConvTranspose2d(Function):
+    """x = conv^T(y, w) + b, the adjoint of Conv2d in its input: one GEMM
+    y (L, OCg) @ w (OCg, KH*KW*Cg) per group, then col2im. ``g`` describes the convolution
+    x -> y, so here the input is (N, OC, OH, OW) and the output (N, C, H, W).
+    ``y_rows`` is an optional precomputed ``_rows(y)``."""
+
+    def __init__(self, g: _Geometry, y_rows=None) -> None:
+        self.g, self.y_rows = g, y_rows
+
+    @property
+    def name(self) -> str:
+        return "conv_transpose2d"
+
+    def forward(self, y, w, b=None):
+        g = self.g
+        y_rows = self.y_rows if self.y_rows is not None else _rows(y)  # (L, OC)
+        self.y_rows = y_rows  # kept for the weight gradient
+        cols = _ungrouped(_matmul(_grouped(y_rows, g.G), _weight_matrix(w, g.G)))
+        x = _col2im(cols, y.shape[0], w.shape[1] * g.G, g)
+        return _add_bias(x, b)
+
+    def backward(self, gx):
+        y, w = self.inputs[:2]
+        need = self.needs_input_grad
+        g = self.g
+        conv = Conv2d(g, keep_cols=need[1])
+        gy = conv(gx, w) if need[0] else None
+        gw = Conv2dGradWeight(g, conv.cols, self.y_rows)(gx, y) if need[1] else None
+        conv.cols = None
+        gb = gx.sum(axis=(0, 2, 3)) if len(need) > 2 and need[2] else None
+        self.y_rows = None
+        return (gy, gw) if len(need) == 2 else (gy, gw, gb)
+
+
+# ============================================================================ Conv2dGradWeight
+
+
+class Conv2dGradWeight(Function):
+    """gw = d<conv(x, w), gy>/dw = gy^T (OCg, L) @ cols(x) (L, Kg) per group, as (OC, Cg, KH, KW).
+
+    ``cols`` and ``gy_rows`` are optional precomputed ``_im2col(x)`` and ``_rows(gy)``
+    (the caller often has them already); they are used once and dropped."""
+
+    def __init__(self, g: _Geometry, cols=None, gy_rows=None) -> None:
+        self.g, self.cols, self.gy_rows = g, cols, gy_rows
+
+    @property
+    def name(self) -> str:
+        return "conv2d_grad_weight"
+
+    def forward(self, x, gy):
+        g = self.g
+        cols = self.cols if self.cols is not None else _im2col(x, g)
+        gy_rows = self.gy_rows if self.gy_rows is not None else _rows(gy)
+        self.cols = self.gy_rows = None
+        gwm = _matmul(_grouped(gy_rows, g.G).transpose(0, 2, 1), _grouped(cols, g.G))
+        return _weight_from_matrix(gwm, x.shape[1] // g.G, g.KH, g.KW)
+
+    def backward(self, ggw):
+        x, gy = self.inputs
+        need = self.needs_input_grad
+        gx = ConvTranspose2d(self.g)(gy, ggw) if need[0] else None
+        ggy = Conv2d(self.g)(x, ggw) if need[1] else None
+        return gx, ggy
+
+
+# ============================================================================ public API
+
+
+def _check_tensors(op: str, x: Tensor, w: Tensor, b: Tensor | None) -> None:
+    if not isinstance(x, Tensor) or not isinstance(w, Tensor):
+        raise TypeError(f"{op}: input and weight must be Tensors, got "
+                        f"{type(x).__name__} and {type(w).__name__}")
+    if x.dtype.kind != "f" or w.dtype.kind != "f":
+        raise TypeError(f"{op}: input and weight must be floating point, got {x.dtype} and {w.dtype}")
+    if w.ndim != 4:
+        raise ValueError(f"{op}: weight must be 4-D, got shape {w.shape}")
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or 3-D (C, H, W), "
+                         f"got shape {x.shape}")
+    if b is not None and (not isinstance(b, Tensor) or b.ndim != 1):
+        raise ValueError(f"{op}: bias must be a 1-D Tensor, got "
+                         f"{b.shape if isinstance(b, Tensor) else type(b).__name__}")
+
+
+def _check_groups(op: str, groups, in_ch: int, out_ch: int, x: Tensor, w: Tensor) -> int:
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    if in_ch % groups or out_ch % groups:
+        raise ValueError(f"{op}: groups={groups} must divide both the input channels ({in_ch}) "
+                         f"and the output channels ({out_ch}); input {x.shape}, weight {w.shape}")
+    return groups
+
+
+def _unbatched(x: Tensor, op: str) -> bool:
+    """PyTorch accepts (C, H, W) as a batch of one."""
+    return isinstance(x, Tensor) and x.ndim == 3
+
+
+def _call(fn: Function, x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+    return fn(x, w) if b is None else fn(x, w, b)
+
+
+def conv2d(x: Tensor, w: Tensor, b: Tensor | None = None, stride: int | Sequence[int] = 1,
+           padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1,
+           groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation, as PyTorch), NCHW.
+
+    x (N, C, H, W) or (C, H, W); w (OC, C / groups, KH, KW); b (OC,) or None. ``stride``,
+    ``padding`` and ``dilation`` are an int or an (h, w) pair. Returns (N, OC, OH, OW) with
+    OH = (H + 2P - D (KH - 1) - 1) // S + 1.
+
+    >>> import minigan as mg, minigan.functional as F
+    >>> F.conv2d(mg.ones(1, 1, 4, 4), mg.ones(1, 1, 3, 3), padding=1)[0, 0, 0].numpy()
+    array([4., 6., 6., 4.], dtype=float32)
+    """
+    op = "conv2d"
+    if _unbatched(x, op):
+        from .shape import reshape
+        y = conv2d(reshape(x, (1,) + x.shape), w, b, stride, padding, dilation, groups)
+        return reshape(y, y.shape[1:])
+    _check_tensors(op, x, w, b)
+    S, P, D = (_pair(stride, "stride", op, 1), _pair(padding, "padding", op, 0),
+               _pair(dilation, "dilation", op, 1))
+    N, C, H, W = x.shape
+    OC, Cg, KH, KW = w.shape
+    G = _check_groups(op, groups, C, OC, x, w)
+    if C != Cg * G:
+        raise ValueError(f"{op}: input of shape {x.shape} has {C} channels but weight {w.shape} "
+                         f"expects {Cg * G}" + (f" ({Cg} per group x {G} groups)" if G > 1 else ""))
+    if b is not None and b.shape != (OC,):
+        raise ValueError(f"{op}: bias of shape {b.shape} does not match the {OC} output "
+                         f"channels of weight {w.shape}")
+    for k, size, p, d, axis in ((KH, H, P[0], D[0], "height"), (KW, W, P[1], D[1], "width")):
+        if d * (k - 1) + 1 > size + 2 * p:
+            raise ValueError(f"{op}: kernel {w.shape} (dilation {D}) spans {d * (k - 1) + 1} in "
+                             f"{axis}, more than the padded input ({size} + 2*{p}) of input "
+                             f"{x.shape}")
+    g = _Geometry(H, W, _conv_out(H, KH, S[0], P[0], D[0]), _conv_out(W, KW, S[1], P[1], D[1]),
+                  KH, KW, S, P, D, G)
+    return _call(Conv2d(g, keep_cols=w.requires_grad), x, w, b)
+
+
+def conv_transpose2d(x: Tensor, w: Tensor, b: Tensor | None = None,
+                     stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+                     output_padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1,
+                     groups: int = 1) -> Tensor:
+    """2-D transposed convolution (the gradient of conv2d in its input), NCHW.
+
+    x (N, C, H, W) or (C, H, W); w (C, OC / groups, KH, KW) (PyTorch's layout); b (OC,).
+    Output (N, OC, H_out, W_out) with H_out = (H - 1) S - 2P + D (KH - 1) + OP + 1;
+    ``output_padding`` OP (< max(S, D)) picks among the sizes that a stride-S conv maps to H.
+    Note: after ``output_padding`` comes ``dilation`` then ``groups`` (PyTorch has them the
+    other way round; pass them by keyword to be safe in both).
+
+    >>> import minigan as mg, minigan.functional as F
+    >>> F.conv_transpose2d(mg.ones(1, 1, 2, 2), mg.ones(1, 1, 2, 2), stride=2).shape
+    (1, 1, 4, 4)
+    """
+    op = "conv_transpose2d"
+    if _unbatched(x, op):
+        from .shape import reshape
+        y = conv_transpose2d(reshape(x, (1,) + x.shape), w, b, stride, padding, output_padding,
+                             dilation, groups)
+        return reshape(y, y.shape[1:])
+    _check_tensors(op, x, w, b)
+    S, P, D = (_pair(stride, "stride", op, 1), _pair(padding, "padding", op, 0),
+               _pair(dilation, "dilation", op, 1))
+    OP = _pair(output_padding, "output_padding", op, 0)
+    N, C, H, W = x.shape
+    Cw, OCg, KH, KW = w.shape
+    G = _check_groups(op, groups, Cw, OCg * groups, x, w)
+    if C != Cw:
+        raise ValueError(f"{op}: input of shape {x.shape} has {C} channels but weight {w.shape} "
+                         f"expects {Cw}")
+    if b is not None and b.shape != (OCg * G,):
+        raise ValueError(f"{op}: bias of shape {b.shape} does not match the {OCg * G} output "
+                         f"channels of weight {w.shape} with groups={G}")
+    for o, s, d, axis in ((OP[0], S[0], D[0], "height"), (OP[1], S[1], D[1], "width")):
+        if o >= max(s, d):
+            raise ValueError(f"{op}: output_padding {OP} must be smaller than either stride {S} "
+                             f"or dilation {D} (in {axis}); input {x.shape}, weight {w.shape}")
+    H_out = (H - 1) * S[0] - 2 * P[0] + D[0] * (KH - 1) + OP[0] + 1
+    W_out = (W - 1) * S[1] - 2 * P[1] + D[1] * (KW - 1) + OP[1] + 1
+    if H_out < 1 or W_out < 1:
+        raise ValueError(f"{op}: output size ({H_out}, {W_out}) is too small for input {x.shape}, "
+                         f"weight {w.shape}, stride {S}, padding {P}, dilation {D}")
+    # The convolution (N, OC, H_out, W_out) -> (N, C, H, W) whose adjoint this is.
+    g = _Geometry(H_out, W_out, H, W, KH, KW, S, P, D, G)
+    return _call(ConvTranspose2d(g), x, w, b)

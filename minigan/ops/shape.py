@@ -121,7 +121,7 @@ def transpose(x: Tensor, dim0: int | None = None, dim1: int | None = None) -> Te
     if dim0 is None or dim1 is None:
         raise TypeError("transpose: give both dims or neither")
     if x.ndim == 0:
-        normalize_axis((dim0, dim1), 0, "transpose") if dim0 != dim1 else None
+        normalize_axis(dim0, 0, "transpose"), normalize_axis(dim1, 0, "transpose")
         return x
     axes = list(range(x.ndim))
     d0, d1 = normalize_axis(dim0, x.ndim, "transpose")[0], normalize_axis(dim1, x.ndim, "transpose")[0]
@@ -132,21 +132,25 @@ def transpose(x: Tensor, dim0: int | None = None, dim1: int | None = None) -> Te
 # ============================================================================ indexing
 
 
-def _index_arrays(index: Any, xp) -> Any:
-    """Tensors inside an index -> arrays of the same device; lists -> arrays."""
+def _index_arrays(index: Any, device: str) -> Any:
+    """Tensors, arrays and lists inside an index -> arrays on the indexed tensor's device."""
     if isinstance(index, tuple):
-        return tuple(_index_arrays(i, xp) for i in index)
+        return tuple(_index_arrays(i, device) for i in index)
     if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, list):
-        return xp.asarray(index)
+        index = index.data
+    elif isinstance(index, list):
+        index = np.asarray(index)
+    if isinstance(index, np.ndarray) or backend.is_cupy_array(index):
+        return backend.to_device(index, device)
     return index
 
 
-def _is_basic(index: Any) -> bool:
-    """True when the index has only ints, slices, None and Ellipsis (no repeats possible)."""
+def _may_repeat(index: Any) -> bool:
+    """True when the index holds integer arrays (which may name one place twice); ints,
+    slices, None, Ellipsis and boolean masks never do, so plain assignment scatters them."""
     items = index if isinstance(index, tuple) else (index,)
-    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
+    return any(getattr(i, "dtype", None) is not None and i.dtype.kind in "iu" and i.ndim > 0
+               for i in items)
 
 
 class GetItem(Function):
@@ -170,7 +174,7 @@ class IndexAdd(Function):
     def forward(self, gy):
         xp = backend.get_array_module(gy)
         gx = xp.zeros(self.shape, dtype=gy.dtype)
-        if _is_basic(self.index):
+        if not _may_repeat(self.index):
             gx[self.index] = gy
         else:
             backend.scatter_add(gx, self.index, gy)
@@ -182,7 +186,7 @@ class IndexAdd(Function):
 
 def getitem(x: Tensor, index: Any) -> Tensor:
     """x[index] with NumPy's basic and advanced indexing (integer or boolean arrays)."""
-    index = _index_arrays(index, backend.get_array_module(x.data))
+    index = _index_arrays(index, x.device)
     return GetItem(index)(x)  # a bad index raises IndexError naming getitem and x's shape
 
 

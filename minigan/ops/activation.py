@@ -1,22 +1,338 @@
-"""TODO (being written): relu, leaky_relu, tanh, sigmoid, gelu."""
+"""Activations: relu, leaky_relu, tanh, sigmoid, gelu (exact and tanh-approximated).
 
-def relu(*args, **kwargs):
-    raise NotImplementedError('relu')
+Each activation's backward calls a second Function (``LeakyReLUGrad``, ``TanhGrad``, ...)
+whose ``forward`` is the fused array code of the first derivative and whose ``backward``
+is written with differentiable ops, so first-order backward costs a couple of array passes
+and gradients of gradients still work (Chainer's pattern).
+
+Speed notes (NumPy, 2-core CPU): ``where`` and boolean-mask copies branch per element and
+ran ~10x slower than arithmetic on random signs, so leaky_relu is ``max(x, slope * x)`` and
+its derivative is a comparison written straight into a float array, then scaled.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, Tensor
+from . import elementwise as E
+
+# ============================================================================ relu, leaky_relu
 
 
-def leaky_relu(*args, **kwargs):
-    raise NotImplementedError('leaky_relu')
+def _leaky_factor(x, slope: float):
+    """d leaky_relu / dx as an array of x's dtype: 1 where x > 0, else ``slope``."""
+    xp = backend.get_array_module(x)
+    f = xp.empty_like(x)
+    xp.greater(x, 0, out=f, casting="unsafe")  # bool written as 0./1. without a mask array
+    if slope != 0:
+        f *= 1.0 - slope
+        f += slope
+    return f
 
 
-def tanh(*args, **kwargs):
-    raise NotImplementedError('tanh')
+class LeakyReLU(Function):
+    # y = x if x > 0 else slope * x ;  dy/dx = 1 if x > 0 else slope (slope at 0, as PyTorch)
+    def __init__(self, negative_slope: float) -> None:
+        self.slope = float(negative_slope)
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        s = self.slope
+        if s == 0:
+            return xp.maximum(x, 0)
+        y = x * s
+        if 0 < s <= 1:
+            return xp.maximum(x, y, out=y)  # max(x, s x) == leaky_relu(x) for 0 <= s <= 1
+        if s > 1:
+            return xp.minimum(x, y, out=y)
+        return xp.where(x > 0, x, y)
+
+    def backward(self, gy):
+        return LeakyReLUGrad(self.inputs[0].data, self.slope)(gy)
 
 
-def sigmoid(*args, **kwargs):
-    raise NotImplementedError('sigmoid')
+class LeakyReLUGrad(Function):
+    """gx = gy * leaky_relu'(x). Linear in gy with a constant factor, so it is its own backward
+    (the second derivative w.r.t. x is 0 almost everywhere)."""
+
+    def __init__(self, x, slope: float) -> None:
+        self.x, self.slope = x, slope
+
+    def forward(self, gy):
+        f = _leaky_factor(self.x, self.slope)
+        f *= gy
+        return f
+
+    def backward(self, ggx):
+        return LeakyReLUGrad(self.x, self.slope)(ggx)
 
 
-def gelu(*args, **kwargs):
-    raise NotImplementedError('gelu')
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """max(0, x) + negative_slope * min(0, x), elementwise."""
+    return LeakyReLU(negative_slope)(x)
 
 
+def relu(x: Tensor) -> Tensor:
+    """max(0, x), elementwise; its gradient at 0 is 0 (PyTorch's choice)."""
+    return LeakyReLU(0.0)(x)
+
+
+# ============================================================================ tanh
+
+
+class Tanh(Function):
+    # dy/dx = 1 - y^2
+    def forward(self, x):
+        return backend.get_array_module(x).tanh(x)
+
+    def backward(self, gy):
+        return TanhGrad()(self.output(0), gy)
+
+
+class TanhGrad(Function):
+    """gx = gy * (1 - y^2), with inputs (y, gy)."""
+
+    def forward(self, y, gy):
+        g = y * y
+        backend.get_array_module(y).subtract(1, g, out=g)
+        g *= gy
+        return g
+
+    def backward(self, ggx):
+        y, gy = self.inputs
+        # d/dgy = ggx (1 - y^2) ;  d/dy = -2 y gy ggx
+        g_y = E.neg(y * gy * ggx * 2.0) if self.needs_input_grad[0] else None
+        g_gy = TanhGrad()(y, ggx) if self.needs_input_grad[1] else None
+        return g_y, g_gy
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent, elementwise."""
+    return Tanh()(x)
+
+
+# ============================================================================ sigmoid
+
+
+class Sigmoid(Function):
+    # y = 1 / (1 + exp(-x)) ;  dy/dx = y (1 - y)
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        t = xp.negative(x)
+        with np.errstate(over="ignore"):  # exp(-x) -> inf for very negative x gives y = 0
+            xp.exp(t, out=t)
+        t += 1
+        return xp.reciprocal(t, out=t)
+
+    def backward(self, gy):
+        return SigmoidGrad()(self.output(0), gy)
+
+
+class SigmoidGrad(Function):
+    """gx = gy * y * (1 - y), with inputs (y, gy)."""
+
+    def forward(self, y, gy):
+        g = 1 - y
+        g *= y
+        g *= gy
+        return g
+
+    def backward(self, ggx):
+        y, gy = self.inputs
+        # d/dgy = ggx y (1 - y) ;  d/dy = ggx gy (1 - 2 y)
+        g_y = ggx * gy * (1.0 - y * 2.0) if self.needs_input_grad[0] else None
+        g_gy = SigmoidGrad()(y, ggx) if self.needs_input_grad[1] else None
+        return g_y, g_gy
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + exp(-x)), elementwise."""
+    return Sigmoid()(x)
+
+
+# ============================================================================ erf
+#
+# NumPy has no erf (and SciPy is not a dependency). We use two polynomial fits:
+#   |x| <= 2.5:      erf(x) = x * f(x^2),           f(t) = erf(sqrt t) / sqrt t   (entire in t)
+#   2.5 < |x| <= 6:  erf(x) = 1 - exp(-x^2) h(|x|),  h(x) = erfc(x) exp(x^2)      (smooth, ~1/x)
+#   |x| > 6:         erf(x) = +-1 (erfc(6) = 2e-17 is below half an ulp of 1).
+# The constants are Chebyshev coefficients of f on t in [0, 6.25] and of h on x in [2.5, 6],
+# computed with mpmath at 40 digits (interpolation at 60 Chebyshev points of the first kind;
+# the series decay geometrically, the last kept term is ~1e-16). At first use they are cut
+# to the dtype's degree (float32 needs ~1e-8), turned into powers of s (the argument mapped
+# to [-1, 1]; the power coefficients stay below 0.6, so Horner's rule loses nothing) and
+# evaluated in the input's dtype. Both pieces are computed on the whole array with clipped
+# arguments and blended with a 0/1 weight: exact, and free of the per-element branches of
+# ``where`` or boolean indexing. Measured against math.erf: float64 max error 4.4e-16
+# absolute, 5.3e-16 relative; float32 ~1.7e-7 (its own resolution).
+
+_ERF_SPLIT, _ERF_ONE = 2.5, 6.0
+_ERF_CHEBYSHEV = {
+    "small": (0.0, 6.25, (
+        0.6541103882821944, -0.33365938984390675, 0.10240346319154739, -0.02893701616378222,
+        0.007264493178116702, -0.0016161063652920186, 0.00032045494834957787,
+        -5.708351684307685e-05, 9.207767183613353e-06, -1.3549132772555574e-06,
+        1.8309714873550954e-07, -2.285859536723501e-08, 2.650404322456014e-09,
+        -2.8675513290007157e-10, 2.9071443028501024e-11, -2.7720811729229357e-12,
+        2.4945413174055524e-13, -2.124899352327084e-14, 1.7180722136214685e-15,
+        -1.3218536088931234e-16)),
+    "tail": (2.5, 6.0, (
+        0.14016047004976134, -0.05677604943259737, 0.011209463278240392,
+        -0.0021611166170954787, 0.00040747765264847823, -7.523771561693374e-05,
+        1.3620051895515644e-05, -2.4198114237545286e-06, 4.223228134648387e-07,
+        -7.246499552340511e-08, 1.223372886245904e-08, -2.0334473033647613e-09,
+        3.329826004203619e-10, -5.374937749488635e-11, 8.556925347830744e-12,
+        -1.3442073415954262e-12, 2.084564956391692e-13, -3.192625432717342e-14,
+        4.8309695226060365e-15, -7.224932337043964e-16, 1.0683063372619959e-16)),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _erf_polynomial(which: str, dtype_char: str) -> tuple:
+    """(power coefficients a_k of s, low, high) for one piece, cut for the dtype; the
+    Chebyshev-to-power sums are exact (T_k built in integers, math.fsum)."""
+    lo, hi, cheb = _ERF_CHEBYSHEV[which]
+    tol = 1e-17 if dtype_char == "d" else 1e-9
+    cheb = cheb[:max(k for k, c in enumerate(cheb) if abs(c) > tol) + 1]
+    powers = [[1], [0, 1]]  # T_k as integer power coefficients: T_k = 2 s T_k-1 - T_k-2
+    for k in range(2, len(cheb)):
+        t = [0] + [2 * c for c in powers[k - 1]]
+        for i, c in enumerate(powers[k - 2]):
+            t[i] -= c
+        powers.append(t)
+    a = tuple(math.fsum(cheb[k] * powers[k][j] for k in range(j, len(cheb)))
+              for j in range(len(cheb)))
+    return a, lo, hi
+
+
+def _horner(x, coefficients: tuple, lo: float, hi: float):
+    """sum_k a_k s^k with s = x mapped from [lo, hi] to [-1, 1]."""
+    s = x - (lo + hi) / 2.0
+    s *= 2.0 / (hi - lo)
+    p = s * coefficients[-1]
+    for a in coefficients[-2:0:-1]:
+        p += a
+        p *= s
+    p += coefficients[0]
+    return p
+
+
+def erf(x):
+    """The error function of an array (NumPy or CuPy), in the array's float dtype."""
+    xp = backend.get_array_module(x)
+    kind = "d" if x.dtype == np.float64 else "f"
+    ax = xp.abs(x)
+    t = xp.minimum(x * x, _ERF_SPLIT ** 2)
+    inner = _horner(t, *_erf_polynomial("small", kind))
+    inner *= xp.clip(x, -_ERF_SPLIT, _ERF_SPLIT)                     # |x| <= 2.5 piece
+    a = xp.clip(ax, _ERF_SPLIT, _ERF_ONE)
+    outer = _horner(a, *_erf_polynomial("tail", kind))
+    a *= a
+    xp.negative(a, out=a)
+    outer *= xp.exp(a, out=a)
+    xp.subtract(1.0, outer, out=outer)
+    xp.copysign(outer, x, out=outer)                                  # |x| > 2.5 piece
+    w = xp.empty_like(x)
+    xp.less_equal(ax, _ERF_SPLIT, out=w, casting="unsafe")           # 1. inside, 0. outside
+    inner *= w
+    xp.subtract(1.0, w, out=w)
+    outer *= w
+    inner += outer  # exact: one of the two products is 0 (a NaN input stays NaN)
+    return inner
+
+
+# ============================================================================ gelu
+#
+# exact:  y = x Phi(x),  Phi(x) = (1 + erf(x / sqrt 2)) / 2,  phi(x) = exp(-x^2/2) / sqrt(2 pi)
+#         y' = Phi + x phi ;  y'' = phi (2 - x^2)
+# tanh:   y = x (1 + t) / 2,  t = tanh(u),  u = b (x + k x^3),  b = sqrt(2/pi), k = 0.044715
+#         y' = (1 + t) / 2 + x (1 - t^2) u' / 2 ;  u' = b (1 + 3 k x^2),  u'' = 6 b k x
+#         y'' = (1 - t^2) (u' - x t u'^2 + x u'' / 2)
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_BETA = math.sqrt(2.0 / math.pi)
+_KAPPA = 0.044715
+
+
+def _check_approximate(approximate: str) -> None:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+class GELU(Function):
+    def __init__(self, approximate: str) -> None:
+        self.approximate = approximate
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        if self.approximate == "tanh":
+            inner = x * x
+            inner *= _KAPPA
+            inner += 1.0
+            inner *= x
+            inner *= _BETA
+            t = xp.tanh(inner, out=inner)
+            t += 1.0
+            t *= x
+            t *= 0.5
+            return t
+        cdf = erf(x * _SQRT1_2)
+        cdf += 1.0
+        cdf *= x
+        cdf *= 0.5
+        return cdf
+
+    def backward(self, gy):
+        return GELUGrad(self.approximate)(self.inputs[0], gy)
+
+
+class GELUGrad(Function):
+    """gx = gy * gelu'(x), with inputs (x, gy); its backward uses gelu''(x) built from
+    differentiable ops, so higher derivatives keep working."""
+
+    def __init__(self, approximate: str) -> None:
+        self.approximate = approximate
+
+    def forward(self, x, gy):
+        xp = backend.get_array_module(x)
+        if self.approximate == "tanh":
+            x2 = x * x
+            t = xp.tanh(_BETA * x * (1.0 + _KAPPA * x2))
+            d = (1.0 + t) * 0.5 + (0.5 * x) * (1.0 - t * t) * (_BETA * (1.0 + 3.0 * _KAPPA * x2))
+        else:
+            cdf = erf(x * _SQRT1_2)
+            cdf += 1.0
+            cdf *= 0.5
+            d = xp.exp(x * x * -0.5)
+            d *= _INV_SQRT_2PI
+            d *= x
+            d += cdf
+        d *= gy
+        return d
+
+    def backward(self, ggx):
+        x, gy = self.inputs
+        g_x = ggx * gy * _gelu_second_derivative(x, self.approximate) \
+            if self.needs_input_grad[0] else None
+        g_gy = GELUGrad(self.approximate)(x, ggx) if self.needs_input_grad[1] else None
+        return g_x, g_gy
+
+
+def _gelu_second_derivative(x: Tensor, approximate: str) -> Tensor:
+    x2 = x * x
+    if approximate == "tanh":
+        t = tanh((x + x2 * x * _KAPPA) * _BETA)
+        du = (x2 * (3.0 * _KAPPA) + 1.0) * _BETA
+        return (1.0 - t * t) * (du - x * t * du * du + x * x * (3.0 * _BETA * _KAPPA))
+    return E.exp(x2 * -0.5) * _INV_SQRT_2PI * (2.0 - x2)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit x * Phi(x); ``approximate='tanh'`` uses the tanh formula."""
+    _check_approximate(approximate)
+    return GELU(approximate)(x)

@@ -1,6 +1,47 @@
-"""TODO (being written): dropout."""
+"""Dropout: zero each element with probability p and scale the kept ones by 1 / (1 - p)
+("inverted" dropout, as PyTorch), so evaluation needs no rescaling."""
+from __future__ import annotations
 
-def dropout(*args, **kwargs):
-    raise NotImplementedError('dropout')
+from .. import backend
+from ..autograd import Function, Tensor
+
+# ============================================================================ dropout
 
 
+class ScaleByMask(Function):
+    """y = x * mask, for a constant array ``mask`` (here 0 or 1 / (1 - p)). Linear in x with a
+    constant factor, so its backward is itself: gx = gy * mask, at every order."""
+
+    def __init__(self, mask) -> None:
+        self.mask = mask
+
+    def forward(self, x):
+        return x * self.mask
+
+    def backward(self, gy):
+        return ScaleByMask(self.mask)(gy)
+
+
+def _keep_mask(shape: tuple, p: float, dtype, device: str):
+    """0 where dropped (probability p), 1 / (1 - p) where kept, drawn from the backend's
+    seeded generator (so ``mg.manual_seed`` makes it reproducible)."""
+    xp = backend.xp_for_device(device)
+    u = backend.random_uniform(shape, dtype, device)
+    mask = xp.greater_equal(u, p, out=u, casting="unsafe")  # u >= p keeps: P(keep) = 1 - p
+    mask *= 1.0 / (1.0 - p)
+    return mask
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero elements of x with probability ``p`` and scale the rest by 1 / (1 - p) when
+    ``training``; return x itself when not training or p == 0; all zeros when p == 1."""
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p} "
+                         f"(input of shape {x.shape})")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        xp = backend.get_array_module(x.data)
+        return ScaleByMask(xp.zeros(x.shape, dtype=x.dtype))(x)
+    return ScaleByMask(_keep_mask(x.shape, p, x.dtype, x.device))(x)

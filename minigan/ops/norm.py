@@ -1,10 +1,340 @@
-"""TODO (being written): batch_norm, layer_norm."""
+"""Normalisation: batch_norm and layer_norm, with fused backward and double backward.
 
-def batch_norm(*args, **kwargs):
-    raise NotImplementedError('batch_norm')
+Notation: x is normalised over a set of "reduced" axes (batch norm: N and the spatial axes,
+per channel C; layer norm: the last dims, per row), m is the number of elements reduced,
+mu and var the biased mean and variance, s = 1 / sqrt(var + eps), xhat = (x - mu) s, and
+y = w xhat + b. For gy = dL/dy, with means over the reduced axes and Pi(v) = v - mean(v)
+- xhat mean(v xhat) (the projection that removes what a shift and a scale of x can do):
+
+    dx = s Pi(gy w)            dw = sum(gy xhat)           db = sum(gy)
+
+(for batch norm w is constant on the reduced axes, so s Pi(gy w) = w s Pi(gy)). Each op's
+backward calls a *Grad Function whose forward is that fused array code (a few passes) and
+whose own backward is the closed form below, written with differentiable ops on x, w and gy,
+so gradient penalties through a normalisation work (see _normalization_double_backward).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, Tensor, as_tensor
+from . import elementwise as E
+from .reduce import sum_to
+
+# ============================================================================ shared helpers
 
 
-def layer_norm(*args, **kwargs):
-    raise NotImplementedError('layer_norm')
+def _param_array(p: Any, name: str, op: str, expected: tuple, x: Tensor) -> Tensor | None:
+    """A weight or bias as a Tensor of shape ``expected`` (or None)."""
+    if p is None:
+        return None
+    p = p if isinstance(p, Tensor) else as_tensor(p, like=x)
+    if p.shape != expected:
+        raise ValueError(f"{op}: {name} of shape {p.shape} does not match input of shape "
+                         f"{x.shape}: expected {expected}")
+    return p
 
 
+def _normalization_double_backward(x: Tensor, w: Tensor | None, gy: Tensor, ggx: Tensor,
+                                   ggw: Tensor | None, ggb: Tensor | None, axes: tuple,
+                                   pshape: tuple, eps: float, needs: Sequence[bool]) -> tuple:
+    """Gradients of L = <ggx, dx> + <ggw, dw> + <ggb, db> w.r.t. (x, w, gy), where (dx, dw, db)
+    is the first-order backward above, written with differentiable Tensor ops.
+
+    With a = ggx, h = gy w, alpha = mean(a xhat), c = mean(h xhat) (means over ``axes``):
+      dL/dgy = w s Pi(a) + ggw xhat + ggb
+      dL/dw  = sum over the non-parameter axes of gy s Pi(a)
+      dL/dx  = s^2 (-xhat (mean(a h) - mean(a) mean(h) - alpha c) - c Pi(a) - alpha Pi(h))
+               + s Pi(ggw gy)
+    (Pi is symmetric, <a, Pi(h)> = <Pi(a), h>; dxhat/dx = s Pi and ds/dx = -s^2 xhat / m.)
+    ``pshape`` is the shape w, ggw and ggb broadcast with (batch norm: (1, C, 1, ...)).
+    """
+    def mean(v: Tensor) -> Tensor:
+        return v.mean(axis=axes, keepdims=True)
+
+    centered = x - mean(x)
+    s = (mean(centered * centered) + eps) ** -0.5
+    xhat = centered * s
+
+    def proj(v: Tensor) -> Tensor:
+        return v - mean(v) - xhat * mean(v * xhat)
+
+    wb = None if w is None else w.reshape(pshape)
+    ggwb = None if ggw is None else ggw.reshape(pshape)
+    pi_a = proj(ggx)
+    g_x = g_w = g_gy = None
+    if needs[0]:
+        h = gy if wb is None else gy * wb
+        alpha, c = mean(ggx * xhat), mean(h * xhat)
+        inner = mean(ggx * h) - mean(ggx) * mean(h) - alpha * c
+        g_x = E.neg(xhat * inner + c * pi_a + alpha * proj(h)) * (s * s)
+        if ggwb is not None:
+            g_x = g_x + s * proj(ggwb * gy)
+    if needs[1] and w is not None:
+        g_w = sum_to(gy * (s * pi_a), pshape).reshape(w.shape)
+    if needs[2]:
+        g_gy = s * pi_a if wb is None else wb * (s * pi_a)
+        if ggwb is not None:
+            g_gy = g_gy + ggwb * xhat
+        if ggb is not None:
+            g_gy = g_gy + ggb.reshape(pshape)
+    return g_x, g_w, g_gy
+
+
+class _Saved:
+    """A snapshot of a forward Function's attributes for its *Grad Function, which may run
+    again (double backward) after the forward Function released its own."""
+
+    def __init__(self, fn: Function) -> None:
+        self.__dict__.update({k: v for k, v in vars(fn).items()
+                              if k not in ("inputs", "_output_refs")})
+
+
+# ============================================================================ batch_norm
+#
+# Per-channel sums go through BLAS (ones @ x), which ran 4-5x faster than ndarray.sum over
+# (0, 2, 3) on a 2-core CPU; per-channel dot products use einsum (no temporary array).
+
+
+def _channel_sum(a, n: int, c: int):
+    """Sum of a (N, C, ...) array over every axis but C, as a (C,) array."""
+    xp = backend.get_array_module(a)
+    a3 = a.reshape(n, c, -1)
+    ones_n = xp.ones(n, dtype=a.dtype)
+    if a3.shape[2] == 1:
+        return ones_n @ a3[:, :, 0]
+    return ones_n @ (a3 @ xp.ones(a3.shape[2], dtype=a.dtype))
+
+
+def _channel_dot(a, b, n: int, c: int):
+    """sum over every axis but C of a * b, as a (C,) array."""
+    xp = backend.get_array_module(a)
+    return xp.einsum("ncl,ncl->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
+
+
+class BatchNorm(Function):
+    """Training-mode batch norm: normalise with the batch's per-channel statistics.
+
+    Inputs (x, [weight], [bias]); saves x - mu and s; ``mean`` and ``var`` (biased) are
+    kept for the running-statistics update."""
+
+    def __init__(self, eps: float, has_weight: bool, has_bias: bool) -> None:
+        self.eps, self.has_weight, self.has_bias = eps, has_weight, has_bias
+
+    def forward(self, x, *params):
+        xp = backend.get_array_module(x)
+        n, c = x.shape[0], x.shape[1]
+        self.m = x.size // c
+        self.pshape = (1, c) + (1,) * (x.ndim - 2)
+        mean = _channel_sum(x, n, c) / self.m
+        centered = x - mean.reshape(self.pshape)
+        var = _channel_dot(centered, centered, n, c) / self.m
+        invstd = 1.0 / xp.sqrt(var + self.eps)
+        self.mean, self.var, self.centered, self.invstd = mean, var, centered, invstd
+        scale = invstd if not self.has_weight else invstd * params[0]
+        y = centered * scale.reshape(self.pshape)   # y = (x - mu) (s w) + b
+        if self.has_bias:
+            y += params[-1].reshape(self.pshape)
+        return y
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        w = self.inputs[1] if self.has_weight else None
+        grad = BatchNormGrad(self, self.needs_input_grad[0])
+        gx, gw, gb = grad(x, w, gy) if w is not None else grad(x, gy)
+        out = [gx if self.needs_input_grad[0] else None]
+        if self.has_weight:
+            out.append(gw if self.needs_input_grad[1] else None)
+        if self.has_bias:
+            out.append(gb if self.needs_input_grad[-1] else None)
+        return tuple(out)
+
+
+class BatchNormGrad(Function):
+    """(x, [w], gy) -> (dx, dw, db) of training-mode batch norm, fused:
+    dx = w s (gy - mean(gy) - xhat mean(gy xhat)), dw = sum(gy xhat), db = sum(gy)."""
+
+    def __init__(self, bn: BatchNorm, need_dx: bool) -> None:
+        self.bn, self.need_dx = _Saved(bn), need_dx
+
+    def forward(self, x, *rest):
+        xp = backend.get_array_module(x)
+        bn = self.bn
+        gy, w = rest[-1], (rest[0] if len(rest) == 2 else None)
+        n, c = x.shape[0], x.shape[1]
+        db = _channel_sum(gy, n, c)
+        dw = _channel_dot(gy, bn.centered, n, c) * bn.invstd   # sum(gy xhat)
+        if not self.need_dx:
+            return xp.broadcast_to(xp.zeros((), dtype=x.dtype), x.shape), dw, db
+        k1 = bn.invstd if w is None else bn.invstd * w          # w s
+        k2 = k1 * bn.invstd * dw / (-bn.m)                      # -w s * mean(gy xhat) * s
+        k0 = k1 * db / (-bn.m)                                  # -w s * mean(gy)
+        p = bn.pshape
+        dx = gy * k1.reshape(p)
+        dx += bn.centered * k2.reshape(p)
+        dx += k0.reshape(p)
+        bn.centered = None  # only the forward needs it; the double backward recomputes
+        return dx, dw, db
+
+    def backward(self, ggx, ggw, ggb):
+        bn = self.bn
+        x = self.inputs[0]
+        w = self.inputs[1] if bn.has_weight else None
+        gy = self.inputs[-1]
+        axes = (0,) + tuple(range(2, x.ndim))
+        g_x, g_w, g_gy = _normalization_double_backward(
+            x, w, gy, ggx, ggw if bn.has_weight else None, ggb if bn.has_bias else None,
+            axes, bn.pshape, bn.eps,
+            (self.needs_input_grad[0], bn.has_weight and self.needs_input_grad[1],
+             self.needs_input_grad[-1]))
+        return (g_x, g_w, g_gy) if bn.has_weight else (g_x, g_gy)
+
+
+def _stat(r: Any):
+    return r.data if isinstance(r, Tensor) else r
+
+
+def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Batch normalisation of (N, C), (N, C, L) or (N, C, H, W) input over all axes but C.
+
+    Training (or no running statistics): normalise with the batch mean and biased variance,
+    and update ``running_mean``/``running_var`` (arrays or Tensors) in place as PyTorch does:
+    running = (1 - momentum) running + momentum batch, with the unbiased variance.
+    Eval: normalise with the running statistics. Gradients flow to x, weight and bias.
+    """
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected input of shape (N, C, ...) with 2 or more "
+                         f"dims, got {x.shape}")
+    c = x.shape[1]
+    for name, r in (("running_mean", running_mean), ("running_var", running_var)):
+        if r is not None and tuple(_stat(r).shape) != (c,):
+            raise ValueError(f"batch_norm: {name} of shape {tuple(_stat(r).shape)} does not "
+                             f"match input of shape {x.shape} with {c} channels")
+    weight = _param_array(weight, "weight", "batch_norm", (c,), x)
+    bias = _param_array(bias, "bias", "batch_norm", (c,), x)
+    params = [p for p in (weight, bias) if p is not None]
+    use_batch_stats = training or running_mean is None or running_var is None
+
+    if use_batch_stats:
+        if x.size // max(c, 1) <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input of shape {x.shape}")
+        fn = BatchNorm(float(eps), weight is not None, bias is not None)
+        y = fn(x, *params)
+        if training:
+            m = fn.m
+            for r, batch in ((running_mean, fn.mean), (running_var, fn.var * (m / (m - 1)))):
+                if r is not None:
+                    r = _stat(r)
+                    r *= 1.0 - momentum
+                    r += momentum * batch
+        return y
+
+    # eval: an affine map of x per channel, y = x k + (b - mu k) with k = w / sqrt(var + eps)
+    xp = backend.get_array_module(x.data)
+    pshape = (1, c) + (1,) * (x.ndim - 2)
+    invstd = 1.0 / xp.sqrt(xp.asarray(_stat(running_var), dtype=x.dtype) + eps)
+    mu = Tensor._wrap(xp.asarray(_stat(running_mean), dtype=x.dtype))
+    scale = Tensor._wrap(invstd) if weight is None else weight * Tensor._wrap(invstd)
+    shift = E.neg(mu * scale) if bias is None else bias - mu * scale
+    return x * scale.reshape(pshape) + shift.reshape(pshape)
+
+
+# ============================================================================ layer_norm
+
+
+def _row_dot(a, b):
+    """Row-wise dot products of two (M, D) arrays, as an (M, 1) array."""
+    return backend.get_array_module(a).einsum("md,md->m", a, b)[:, None]
+
+
+class LayerNorm(Function):
+    """Inputs (x, [weight], [bias]); x is viewed as (M, D) rows, D = prod(normalized_shape)."""
+
+    def __init__(self, shape: tuple, eps: float, has_weight: bool, has_bias: bool) -> None:
+        self.shape, self.d = shape, int(np.prod(shape))
+        self.eps, self.has_weight, self.has_bias = eps, has_weight, has_bias
+
+    def forward(self, x, *params):
+        xp = backend.get_array_module(x)
+        rows = x.reshape(-1, self.d)
+        mean = (rows @ xp.ones(self.d, dtype=x.dtype))[:, None] / self.d
+        xhat = rows - mean
+        invstd = 1.0 / xp.sqrt(_row_dot(xhat, xhat) / self.d + self.eps)
+        xhat *= invstd
+        self.xhat, self.invstd = xhat, invstd
+        y = xhat * params[0].reshape(-1) if self.has_weight else xhat.copy()
+        if self.has_bias:
+            y += params[-1].reshape(-1)
+        return y.reshape(x.shape)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        w = self.inputs[1] if self.has_weight else None
+        grad = LayerNormGrad(self)
+        gx, gw, gb = grad(x, w, gy) if w is not None else grad(x, gy)
+        out = [gx if self.needs_input_grad[0] else None]
+        if self.has_weight:
+            out.append(gw if self.needs_input_grad[1] else None)
+        if self.has_bias:
+            out.append(gb if self.needs_input_grad[-1] else None)
+        return tuple(out)
+
+
+class LayerNormGrad(Function):
+    """(x, [w], gy) -> (dx, dw, db) of layer norm, fused, with h = gy w per row:
+    dx = s (h - mean(h) - xhat mean(h xhat)), dw = sum over rows of gy xhat, db = sum of gy."""
+
+    def __init__(self, ln: LayerNorm) -> None:
+        self.ln = _Saved(ln)
+
+    def forward(self, x, *rest):
+        xp = backend.get_array_module(x)
+        ln = self.ln
+        gy, w = rest[-1], (rest[0] if len(rest) == 2 else None)
+        g = gy.reshape(-1, ln.d)
+        pshape = ln.shape
+        dw = xp.einsum("md,md->d", g, ln.xhat).reshape(pshape)
+        db = (xp.ones(g.shape[0], dtype=g.dtype) @ g).reshape(pshape)
+        h = g * w.reshape(-1) if w is not None else g
+        ones_d = xp.ones(ln.d, dtype=x.dtype)
+        mean_h = (h @ ones_d)[:, None] / ln.d
+        mean_hx = _row_dot(h, ln.xhat) / ln.d
+        dx = ln.xhat * mean_hx
+        xp.subtract(h, dx, out=dx)
+        dx -= mean_h
+        dx *= ln.invstd
+        ln.xhat = None  # only the forward needs it; the double backward recomputes
+        return dx.reshape(x.shape), dw, db
+
+    def backward(self, ggx, ggw, ggb):
+        ln = self.ln
+        x = self.inputs[0]
+        w = self.inputs[1] if ln.has_weight else None
+        axes = tuple(range(x.ndim - len(ln.shape), x.ndim))
+        g_x, g_w, g_gy = _normalization_double_backward(
+            x, w, self.inputs[-1], ggx, ggw if ln.has_weight else None,
+            ggb if ln.has_bias else None, axes, ln.shape, ln.eps,
+            (self.needs_input_grad[0], ln.has_weight and self.needs_input_grad[1],
+             self.needs_input_grad[-1]))
+        return (g_x, g_w, g_gy) if ln.has_weight else (g_x, g_gy)
+
+
+def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the last ``len(normalized_shape)`` dims (which must equal
+    ``normalized_shape``), then scale by ``weight`` and shift by ``bias`` (both of that shape)."""
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
+        else tuple(int(n) for n in normalized_shape)
+    if len(shape) == 0 or x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"layer_norm: normalized_shape {shape} does not match the last dims "
+                         f"of input of shape {x.shape}")
+    weight = _param_array(weight, "weight", "layer_norm", shape, x)
+    bias = _param_array(bias, "bias", "layer_norm", shape, x)
+    params = [p for p in (weight, bias) if p is not None]
+    return LayerNorm(shape, float(eps), weight is not None, bias is not None)(x, *params)

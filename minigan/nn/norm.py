@@ -32,7 +32,7 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        self.use_bias = bool(bias)
+        self.use_bias = bool(bias) and self.affine
         shape = (self.num_features,)
         if self.affine:
             self.weight = empty_parameter(shape, device, dtype)
@@ -123,7 +123,7 @@ class LayerNorm(Module):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(int(n) for n in normalized_shape)
         self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
-        self.use_bias = bool(bias)
+        self.use_bias = bool(bias) and self.elementwise_affine
         if self.elementwise_affine:
             self.weight = empty_parameter(self.normalized_shape, device, dtype)
             if bias:

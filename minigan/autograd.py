@@ -67,7 +67,10 @@ def _as_array(data: Any, dtype: Any, device: str | None):
     if isinstance(data, Tensor):
         data = data.data
     is_array = isinstance(data, (np.ndarray, np.generic)) or backend.is_cupy_array(data)
-    array = backend.get_array_module(data).asarray(data) if is_array else np.asarray(data)
+    try:
+        array = backend.get_array_module(data).asarray(data) if is_array else np.asarray(data)
+    except ValueError as exc:
+        raise ValueError(f"tensor: cannot build a tensor from ragged data ({exc})") from None
     if array.dtype == object:
         raise TypeError("tensor: cannot build a tensor from ragged or non-numeric data")
     if dtype is None and not is_array and array.dtype.kind == "f":

@@ -1,0 +1,5 @@
+"""Training loops: DCGAN-28 on MNIST (:class:`GANTrainer`), the digit classifier
+(:func:`train_classifier`), checkpoints, progress bar and logs."""
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: F401
+from .classifier import train_classifier  # noqa: F401
+from .gan import GANConfig, GANTrainer  # noqa: F401

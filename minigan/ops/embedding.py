@@ -1,6 +1,153 @@
-"""TODO (being written): embedding."""
+"""Embedding lookup: ``y = W[idx]`` (PyTorch's ``F.embedding``).
 
-def embedding(*args, **kwargs):
-    raise NotImplementedError('embedding')
+Notation: W is the (V, D) table, idx an integer array of any shape S, y is (*S, D).
+
+    dL/dW[v] = sum over the positions p with idx[p] == v of gy[p]   (EmbeddingGrad)
+
+so repeated indices add up, and the ``padding_idx`` row gets no gradient. The backward is
+linear in gy; its adjoint is a gather again (``y = ggW[idx]`` with padding positions
+zeroed), so the pair Embedding / EmbeddingGrad is closed under differentiation.
+"""
+from __future__ import annotations
+
+from .. import backend
+from ..autograd import Function, Tensor
 
 
+def _scatter_rows(xp, index, values, rows: int):
+    """Sum the rows of ``values`` (n, D) into a (rows, D) array at ``index`` (n,).
+
+    Sort the indices once, give each occurrence its rank among equal indices, then add
+    one rank at a time: inside a rank every index is unique, so a plain fancy-index ``+=``
+    is exact. That is a few vectorised passes (as many as the largest repeat count), much
+    faster on NumPy than ``np.add.at``; heavily repeated indices fall back to scatter_add.
+    """
+    out = xp.zeros((rows, values.shape[1]), dtype=values.dtype)
+    n = index.shape[0]
+    if n == 0:
+        return out
+    order = xp.argsort(index, kind="stable")
+    sorted_index = index[order]
+    first = xp.empty(n, dtype=bool)
+    first[0] = True
+    xp.not_equal(sorted_index[1:], sorted_index[:-1], out=first[1:])
+    position = xp.arange(n)
+    rank = position - xp.maximum.accumulate(xp.where(first, position, 0))
+    levels = int(rank.max()) + 1
+    if levels > 32:
+        backend.scatter_add(out, index, values)
+        return out
+    out[sorted_index[first]] = values[order[first]]
+    for level in range(1, levels):
+        at = rank == level
+        out[sorted_index[at]] += values[order[at]]
+    return out
+
+
+class _Lookup:
+    """The constant part of one lookup: flat indices, table size, padding row, and the
+    per-row gradient scale of ``scale_grad_by_freq`` (1 / count in the batch)."""
+
+    def __init__(self, xp, idx, rows: int, padding_idx: int | None, scale_grad_by_freq: bool):
+        self.idx, self.flat, self.rows, self.padding_idx = idx, idx.reshape(-1), rows, padding_idx
+        self.row_scale = None
+        if scale_grad_by_freq:
+            counts = xp.bincount(self.flat, minlength=rows)
+            self.row_scale = 1.0 / xp.maximum(counts, 1)
+
+
+# ============================================================================ embedding
+
+
+class Embedding(Function):
+    """y = W[idx]; with ``zero_padding`` (used as EmbeddingGrad's adjoint) the positions that
+    hold ``padding_idx`` read 0 and the rows are scaled by ``row_scale``."""
+
+    def __init__(self, lookup: _Lookup, zero_padding: bool = False) -> None:
+        self.lookup, self.zero_padding = lookup, zero_padding
+
+    def forward(self, w):
+        lk = self.lookup
+        y = w[lk.idx]
+        if self.zero_padding:
+            if lk.row_scale is not None:
+                y *= lk.row_scale[lk.idx][..., None].astype(y.dtype)
+            if lk.padding_idx is not None:
+                y[lk.idx == lk.padding_idx] = 0
+        return y
+
+    def backward(self, gy):
+        return EmbeddingGrad(self.lookup)(gy)
+
+
+class EmbeddingGrad(Function):
+    """gW (V, D): the rows of gy scatter-added at idx; padding row zero, rows scaled."""
+
+    def __init__(self, lookup: _Lookup) -> None:
+        self.lookup = lookup
+
+    def forward(self, gy):
+        xp = backend.get_array_module(gy)
+        lk = self.lookup
+        gw = _scatter_rows(xp, lk.flat, gy.reshape(lk.flat.shape[0], gy.shape[-1]), lk.rows)
+        if lk.row_scale is not None:
+            gw *= lk.row_scale[:, None].astype(gw.dtype)
+        if lk.padding_idx is not None:
+            gw[lk.padding_idx] = 0
+        return gw
+
+    def backward(self, ggw):
+        return Embedding(self.lookup, zero_padding=True)(ggw)
+
+
+def _renorm_rows(xp, w, flat, max_norm: float, norm_type: float) -> None:
+    """In place (no gradient), as torch.embedding_renorm_: rows referenced by ``flat`` whose
+    ``norm_type``-norm exceeds ``max_norm`` are scaled by max_norm / (norm + 1e-7)."""
+    rows = xp.unique(flat)
+    sub = w[rows]
+    norms = (xp.abs(sub) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+    w[rows] = sub * scale[:, None]
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False) -> Tensor:
+    """Rows of ``weight`` (V, D) picked by the integer tensor ``input`` of any shape S;
+    the result has shape (*S, D). As ``torch.nn.functional.embedding``:
+
+    - ``padding_idx``: that row gets no gradient (negative counts from the end);
+    - ``max_norm``: referenced rows with a larger ``norm_type``-norm are rescaled **in
+      place** to that norm before the lookup;
+    - ``scale_grad_by_freq``: each row's gradient is divided by its count in ``input``.
+
+    >>> import minigan as mg, minigan.functional as F
+    >>> F.embedding(mg.tensor([[0, 2]]), mg.randn(3, 4)).shape
+    (1, 2, 4)
+    """
+    op = "embedding"
+    idx = input.data if isinstance(input, Tensor) else None
+    if idx is None:
+        idx = backend.get_array_module(weight.data).asarray(input)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: indices must be an integer tensor, got {idx.dtype} "
+                        f"(shape {tuple(idx.shape)})")
+    if weight.ndim != 2:
+        raise ValueError(f"{op}: weight must be 2-D (num_embeddings, dim), got {weight.shape}")
+    if backend.device_of(idx) != weight.device:
+        raise TypeError(f"{op}: indices on {backend.device_of(idx)} but weight on {weight.device}")
+    rows = weight.shape[0]
+    if idx.size:
+        low, high = int(idx.min()), int(idx.max())
+        if low < 0 or high >= rows:
+            raise IndexError(f"{op}: index {low if low < 0 else high} is out of range for a "
+                             f"table of {rows} rows (weight {weight.shape})")
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise ValueError(f"{op}: padding_idx {padding_idx} must be within the "
+                             f"{rows} rows of weight {weight.shape}")
+        padding_idx = int(padding_idx) % rows
+    xp = backend.get_array_module(weight.data)
+    if max_norm is not None and idx.size:
+        _renorm_rows(xp, weight.data, idx.reshape(-1), float(max_norm), float(norm_type))
+    return Embedding(_Lookup(xp, idx, rows, padding_idx, scale_grad_by_freq))(weight)

@@ -12,6 +12,7 @@ few random v, which costs a few calls of ``fn`` whatever the size of x.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -59,16 +60,44 @@ def _report(kind: str, index_of_input: int, where: Any, analytic: float, numeric
             f"relative error {rel:.3g} ({count} of {total} entries out of tolerance)")
 
 
+@dataclass
+class GradcheckResult:
+    """What a check found: ``ok``, the largest ``|analytic - numeric|`` seen (over all
+    entries, or over the random directions in fast mode) and the report of the worst
+    mismatch (None when ok)."""
+    ok: bool
+    max_error: float
+    message: str | None = None
+
+
 def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3, fast: bool = False,
               seed: int = 0, n_directions: int = 3, raise_exception: bool = True) -> bool:
     """Check the gradients of ``fn(*inputs)`` against central finite differences.
 
-    Every floating Tensor input with ``requires_grad`` is checked (in float64 copies). An
-    entry passes when ``|analytic - numeric| <= atol + rtol * |numeric|``. Returns True, or
-    raises :class:`GradcheckError` naming the input, the worst index, both values and the
-    relative error (returns False instead when ``raise_exception`` is False).
+    Every floating Tensor input with ``requires_grad`` is checked (in float64 copies; the
+    inputs themselves are left alone). An entry passes when
+    ``|analytic - numeric| <= atol + rtol * |numeric|``. Returns True, or raises
+    :class:`GradcheckError` naming the input, the worst index, both values and the relative
+    error (returns False instead when ``raise_exception`` is False).
+
+    >>> import minigan as mg
+    >>> x = mg.tensor([0.5, 2.0], dtype="float64", requires_grad=True)
+    >>> mg.gradcheck(lambda t: t * t.exp(), [x])
+    True
     """
+    result = gradcheck_result(fn, inputs, eps, atol, rtol, fast, seed, n_directions)
+    if not result.ok:
+        if raise_exception:
+            raise GradcheckError(result.message)
+        return False
+    return True
+
+
+def gradcheck_result(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
+                     atol: float = 1e-5, rtol: float = 1e-3, fast: bool = False,
+                     seed: int = 0, n_directions: int = 3) -> GradcheckResult:
+    """:func:`gradcheck`, returning a :class:`GradcheckResult` instead of raising."""
     inputs = _as_float64_inputs(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
@@ -78,8 +107,8 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
     outs = _outputs(fn(*inputs))
     if not outs:
         raise ValueError("gradcheck: fn returned no floating tensor")
-    directions_np = [rng.standard_normal(o.shape) for o in outs]
-    directions = [Tensor(backend.to_device(u, o.device).astype(o.dtype)) for u, o in zip(directions_np, outs)]
+    directions = [Tensor(backend.to_device(np.asarray(rng.standard_normal(o.shape)), o.device)
+                         .astype(o.dtype)) for o in outs]
     used = [(o, u) for o, u in zip(outs, directions) if o.requires_grad]
     if not used:
         raise GradcheckError("gradcheck: no output depends on an input that requires grad")
@@ -87,24 +116,24 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
                     [u for _, u in used], allow_unused=True)
     xp_dirs = [u.data for u in directions]
 
+    max_error, problem = 0.0, None
     for i, g in zip(checked, analytic):
         x = inputs[i]
         g = np.zeros(x.shape) if g is None else backend.as_numpy(g.data).astype(np.float64)
         if fast:
-            problem = _check_directional(fn, inputs, xp_dirs, x, g, eps, atol, rtol, rng,
-                                         n_directions, i)
+            error, problem = _check_directional(fn, inputs, xp_dirs, x, g, eps, atol, rtol, rng,
+                                                n_directions, i)
         else:
-            problem = _check_elementwise(fn, inputs, xp_dirs, x, g, eps, atol, rtol, i)
+            error, problem = _check_elementwise(fn, inputs, xp_dirs, x, g, eps, atol, rtol, i)
+        max_error = max(max_error, error)
         if problem:
-            if raise_exception:
-                raise GradcheckError(problem)
-            return False
-    return True
+            return GradcheckResult(False, max_error, problem)
+    return GradcheckResult(True, max_error)
 
 
-def _check_elementwise(fn, inputs, dirs, x, analytic, eps, atol, rtol, i) -> str | None:
+def _check_elementwise(fn, inputs, dirs, x, analytic, eps, atol, rtol, i):
     numeric = np.zeros(x.shape)
-    flat = x.data.reshape(-1)  # a view: perturb in place, restore afterwards
+    flat = x.data.reshape(-1)  # a view (the float64 copy is contiguous): perturb in place
     for j in range(flat.size):
         original = flat[j].item()
         flat[j] = original + eps
@@ -114,17 +143,21 @@ def _check_elementwise(fn, inputs, dirs, x, analytic, eps, atol, rtol, i) -> str
         flat[j] = original
         numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
     error = np.abs(analytic - numeric)
-    bad = error > atol + rtol * np.abs(numeric)
+    max_error = float(error.max()) if error.size else 0.0
+    bad = ~(error <= atol + rtol * np.abs(numeric))  # NaN counts as bad
     if not bad.any():
-        return None
-    worst = np.unravel_index(np.argmax(error - rtol * np.abs(numeric)), x.shape)
-    return _report("gradcheck", i, tuple(int(k) for k in worst), float(analytic[worst]),
-                   float(numeric[worst]), x.shape, int(bad.sum()), bad.size)
+        return max_error, None
+    worst = np.unravel_index(np.argmax(np.where(bad, error - rtol * np.abs(numeric), -np.inf)),
+                             x.shape)
+    return max_error, _report("gradcheck", i, tuple(int(k) for k in worst),
+                              float(analytic[worst]), float(numeric[worst]), x.shape,
+                              int(bad.sum()), bad.size)
 
 
-def _check_directional(fn, inputs, dirs, x, analytic, eps, atol, rtol, rng, n, i) -> str | None:
+def _check_directional(fn, inputs, dirs, x, analytic, eps, atol, rtol, rng, n, i):
     original = x.data.copy()
     xp = backend.get_array_module(x.data)
+    max_error = 0.0
     for k in range(n):
         v = rng.standard_normal(x.shape)
         v_dev = xp.asarray(v)
@@ -135,10 +168,12 @@ def _check_directional(fn, inputs, dirs, x, analytic, eps, atol, rtol, rng, n, i
         x.data[...] = original
         numeric = (plus - minus) / (2 * eps)
         projected = float((analytic * v).sum())
-        if abs(projected - numeric) > atol * np.sqrt(v.size) + rtol * abs(numeric):
-            return _report("gradcheck(fast)", i, f"random direction {k}", projected, numeric,
-                           x.shape, 1, n)
-    return None
+        error = abs(projected - numeric)
+        max_error = max(max_error, error)
+        if not error <= atol * np.sqrt(v.size) + rtol * abs(numeric):
+            return max_error, _report("gradcheck(fast)", i, f"random direction {k}", projected,
+                                      numeric, x.shape, 1, n)
+    return max_error, None
 
 
 def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: Sequence[Any] | None = None,
@@ -147,8 +182,22 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: S
     """Check second derivatives: gradcheck of (inputs, v) -> d<v, fn(inputs)>/d(inputs).
 
     The first-order gradients are built with ``create_graph=True``, so this checks every
-    op's backward is itself correctly differentiable (w.r.t. the inputs and ``v``).
+    op's backward is itself correctly differentiable (w.r.t. the inputs and ``v``, the
+    upstream gradient: random unless ``grad_outputs`` is given).
     """
+    result = gradgradcheck_result(fn, inputs, grad_outputs, eps, atol, rtol, fast, seed)
+    if not result.ok:
+        if raise_exception:
+            raise GradcheckError(result.message)
+        return False
+    return True
+
+
+def gradgradcheck_result(fn: Callable[..., Any], inputs: Sequence[Any],
+                         grad_outputs: Sequence[Any] | None = None, eps: float = 1e-6,
+                         atol: float = 1e-5, rtol: float = 1e-3, fast: bool = False,
+                         seed: int = 0) -> GradcheckResult:
+    """:func:`gradgradcheck`, returning a :class:`GradcheckResult` instead of raising."""
     inputs = _as_float64_inputs(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
@@ -156,7 +205,7 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: S
     outs = _outputs(fn(*inputs))
     rng = np.random.default_rng(seed + 1)
     if grad_outputs is None:
-        grad_outputs = [Tensor(backend.to_device(rng.standard_normal(o.shape), o.device),
+        grad_outputs = [Tensor(backend.to_device(np.asarray(rng.standard_normal(o.shape)), o.device),
                                requires_grad=True) for o in outs]
     else:
         grad_outputs = _as_float64_inputs(grad_outputs)
@@ -172,8 +221,8 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: S
                       allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
-    try:
-        return gradcheck(first_order, list(inputs) + list(grad_outputs), eps=eps, atol=atol,
-                         rtol=rtol, fast=fast, seed=seed, raise_exception=raise_exception)
-    except GradcheckError as exc:
-        raise GradcheckError(f"gradgradcheck: second derivative wrong: {exc}") from None
+    result = gradcheck_result(first_order, list(inputs) + list(grad_outputs), eps=eps,
+                              atol=atol, rtol=rtol, fast=fast, seed=seed)
+    if not result.ok:
+        result.message = f"gradgradcheck: second derivative wrong: {result.message}"
+    return result

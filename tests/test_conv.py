@@ -1,0 +1,413 @@
+"""conv2d / conv_transpose2d: a slow NumPy reference, finite differences (first and second
+order), the adjoint identity, PyTorch parity (forward, backward, double backward) and errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings, strategies as st
+
+import minigan as mg
+import minigan.functional as F
+from minigan.ops import conv as conv_ops
+
+
+def _t(a, device, requires_grad=True, dtype=np.float64):
+    return mg.tensor(np.asarray(a, dtype=dtype), device=device, requires_grad=requires_grad)
+
+
+def _pair(v):
+    return v if isinstance(v, tuple) else (v, v)
+
+
+# ---------------------------------------------------------------------------- slow references
+
+
+def ref_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """The obvious loops: y[n, o, i, j] = sum_{c, kh, kw} xpad[n, c, i*S + kh*D, j*S + kw*D] w[o, c, kh, kw]."""
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    N, C, H, W = x.shape
+    OC, Cg, KH, KW = w.shape
+    xpad = np.zeros((N, C, H + 2 * ph, W + 2 * pw))
+    xpad[:, :, ph:ph + H, pw:pw + W] = x
+    OH = (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1
+    OW = (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
+    OCg = OC // groups
+    y = np.zeros((N, OC, OH, OW))
+    for n in range(N):
+        for o in range(OC):
+            g = o // OCg
+            for i in range(OH):
+                for j in range(OW):
+                    total = 0.0 if b is None else b[o]
+                    for c in range(Cg):
+                        for kh in range(KH):
+                            for kw in range(KW):
+                                total += (xpad[n, g * Cg + c, i * sh + kh * dh, j * sw + kw * dw]
+                                          * w[o, c, kh, kw])
+                    y[n, o, i, j] = total
+    return y
+
+
+def ref_conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, dilation=1,
+                         groups=1):
+    """The obvious scatter: every input pixel adds x * kernel into the output."""
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    oph, opw = _pair(output_padding)
+    N, C, H, W = x.shape
+    _, OCg, KH, KW = w.shape
+    Cg = C // groups
+    OH = (H - 1) * sh - 2 * ph + dh * (KH - 1) + oph + 1
+    OW = (W - 1) * sw - 2 * pw + dw * (KW - 1) + opw + 1
+    full = np.zeros((N, OCg * groups, OH + 2 * ph, OW + 2 * pw))
+    for n in range(N):
+        for c in range(C):
+            g = c // Cg
+            for i in range(H):
+                for j in range(W):
+                    for o in range(OCg):
+                        for kh in range(KH):
+                            for kw in range(KW):
+                                full[n, g * OCg + o, i * sh + kh * dh, j * sw + kw * dw] += (
+                                    x[n, c, i, j] * w[c, o, kh, kw])
+    y = full[:, :, ph:ph + OH, pw:pw + OW]
+    return y + (0 if b is None else b.reshape(1, -1, 1, 1))
+
+
+# ---------------------------------------------------------------------------- strategies
+
+
+@st.composite
+def conv_cases(draw, max_side: int = 6):
+    """(x shape, w shape, bias?, kwargs) for a valid conv2d."""
+    G = draw(st.sampled_from([1, 2]))
+    N, Cg, OCg = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    KH, KW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    S = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    P = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    D = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    sides = []
+    for k, p, d in ((KH, P[0], D[0]), (KW, P[1], D[1])):
+        low = max(1, d * (k - 1) + 1 - 2 * p)
+        sides.append(draw(st.integers(low, max(low, max_side))))
+    kwargs = dict(stride=S, padding=P, dilation=D, groups=G)
+    return (N, G * Cg) + tuple(sides), (G * OCg, Cg, KH, KW), draw(st.booleans()), kwargs
+
+
+@st.composite
+def conv_transpose_cases(draw, max_side: int = 4):
+    """(x shape, w shape, bias?, kwargs) for a valid conv_transpose2d."""
+    G = draw(st.sampled_from([1, 2]))
+    N, Cg, OCg = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    KH, KW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    S = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    P = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    D = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    OP = (draw(st.integers(0, max(S[0], D[0]) - 1)), draw(st.integers(0, max(S[1], D[1]) - 1)))
+    H, W = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
+    for size, s, p, d, k, op in ((H, S[0], P[0], D[0], KH, OP[0]), (W, S[1], P[1], D[1], KW, OP[1])):
+        assume((size - 1) * s - 2 * p + d * (k - 1) + op + 1 >= 1)
+    kwargs = dict(stride=S, padding=P, output_padding=OP, dilation=D, groups=G)
+    return (N, G * Cg, H, W), (G * Cg, OCg, KH, KW), draw(st.booleans()), kwargs
+
+
+def _arrays(case, seed=0):
+    xs, ws, has_bias, kwargs = case
+    rng = np.random.default_rng(seed)
+    out_ch = ws[0] if "output_padding" not in kwargs else ws[1] * kwargs["groups"]
+    b = rng.standard_normal(out_ch) if has_bias else None
+    return rng.standard_normal(xs), rng.standard_normal(ws), b, kwargs
+
+
+# ---------------------------------------------------------------------------- forward vs reference
+
+
+@given(conv_cases())
+def test_conv2d_matches_loops(device, case):
+    x, w, b, kw = _arrays(case)
+    y = F.conv2d(_t(x, device), _t(w, device), None if b is None else _t(b, device), **kw)
+    np.testing.assert_allclose(y.numpy(), ref_conv2d(x, w, b, **kw), rtol=1e-12, atol=1e-12)
+
+
+@given(conv_transpose_cases())
+def test_conv_transpose2d_matches_loops(device, case):
+    x, w, b, kw = _arrays(case)
+    y = F.conv_transpose2d(_t(x, device), _t(w, device), None if b is None else _t(b, device), **kw)
+    np.testing.assert_allclose(y.numpy(), ref_conv_transpose2d(x, w, b, **kw), rtol=1e-12,
+                               atol=1e-12)
+
+
+# ---------------------------------------------------------------------------- finite differences
+
+
+def _grad_checks(fn, x, w, b, kw, device):
+    inputs = [_t(x, device), _t(w, device)] + ([_t(b, device)] if b is not None else [])
+    f = lambda *t: fn(*t, **kw)  # noqa: E731
+    assert mg.gradcheck(f, inputs)
+    assert mg.gradgradcheck(f, inputs)
+
+
+@settings(max_examples=12)
+@given(conv_cases(max_side=4))
+def test_conv2d_gradcheck_and_gradgradcheck(device, case):
+    x, w, b, kw = _arrays(case)
+    _grad_checks(F.conv2d, x, w, b, kw, device)
+
+
+@settings(max_examples=12)
+@given(conv_transpose_cases(max_side=3))
+def test_conv_transpose2d_gradcheck_and_gradgradcheck(device, case):
+    x, w, b, kw = _arrays(case)
+    _grad_checks(F.conv_transpose2d, x, w, b, kw, device)
+
+
+def test_third_order_gradient(device, torch):
+    """create_graph works at any order: d^3 of a cubic-in-parameters chain vs PyTorch."""
+    rng = np.random.default_rng(3)
+    x, w1, w2 = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3)), \
+        rng.standard_normal((3, 2, 3, 3))
+
+    def run(lib, conv, convt, tensors):
+        x, w1, w2 = tensors
+        y = convt(conv(x, w1, stride=2, padding=1), w2, stride=2, padding=1)
+        (gx,) = lib.grad((y * y * y).sum(), [x], create_graph=True) if lib is mg else \
+            torch.autograd.grad((y * y * y).sum(), [x], create_graph=True)
+        g2 = (lib.grad if lib is mg else torch.autograd.grad)((gx * gx).sum(), [w1],
+                                                              create_graph=True)[0]
+        return (lib.grad if lib is mg else torch.autograd.grad)((g2 * g2).sum(), [x, w1, w2])
+
+    ours = run(mg, F.conv2d, F.conv_transpose2d, [_t(a, device) for a in (x, w1, w2)])
+    theirs = run(torch, torch.nn.functional.conv2d, torch.nn.functional.conv_transpose2d,
+                 [torch.tensor(a, requires_grad=True) for a in (x, w1, w2)])
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-9, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------- adjoint identity
+
+
+@given(conv_cases())
+def test_adjoint_identity(device, case):
+    """<conv(x), g> = <x, conv_transpose(g)>: conv_transpose2d is conv2d's adjoint."""
+    x, w, _, kw = _arrays(case)
+    (sh, sw), (ph, pw), (dh, dw) = kw["stride"], kw["padding"], kw["dilation"]
+    KH, KW = w.shape[2:]
+    # the output_padding that maps conv's output size back to x's size
+    op = ((x.shape[2] + 2 * ph - dh * (KH - 1) - 1) % sh, (x.shape[3] + 2 * pw - dw * (KW - 1) - 1) % sw)
+    y = F.conv2d(_t(x, device), _t(w, device), **kw)
+    g = np.random.default_rng(5).standard_normal(y.shape)
+    xt = F.conv_transpose2d(_t(g, device), _t(w, device), output_padding=op, **kw)
+    assert xt.shape == x.shape
+    lhs, rhs = float((y.numpy() * g).sum()), float((x * xt.numpy()).sum())
+    assert lhs == pytest.approx(rhs, rel=1e-12, abs=1e-12)
+
+
+def test_im2col_col2im_adjoint(xp):
+    """<im2col(x), c> = <x, col2im(c)> for the raw array kernels."""
+    g = conv_ops._Geometry(7, 6, 3, 2, 3, 2, (2, 3), (1, 2), (2, 1), 2)
+    rng = np.random.default_rng(0)
+    x = xp.asarray(rng.standard_normal((2, 4, 7, 6)))
+    cols = conv_ops._im2col(x, g)
+    c = xp.asarray(rng.standard_normal(cols.shape))
+    back = conv_ops._col2im(c, 2, 4, g)
+    assert back.shape == x.shape
+    assert float((cols * c).sum()) == pytest.approx(float((x * back).sum()), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------- PyTorch parity
+
+
+def _compare_with_torch(torch, device, kind, case, dtype):
+    """Forward, backward, and double backward (w.r.t. x, w, b and gy) against PyTorch.
+
+    float32 sums of many products carry an absolute error of about eps * the scale of the
+    values, so float32 entries are compared to 1e-5 of the largest one (and 1e-5 relative)."""
+    rtol = 1e-10 if dtype == np.float64 else 1e-5
+
+    def close(ours, theirs):
+        atol = 1e-10 if dtype == np.float64 else 1e-5 * max(1.0, float(np.abs(theirs).max()))
+        np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol)
+    x, w, b, kw = _arrays(case)
+    arrays = [x, w] + ([b] if b is not None else [])
+    ours = [_t(a, device, True, dtype) for a in arrays]
+    theirs = [torch.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    fn = F.conv2d if kind == "conv" else F.conv_transpose2d
+    tfn = torch.nn.functional.conv2d if kind == "conv" else torch.nn.functional.conv_transpose2d
+    y = fn(*ours, **kw)
+    ty = tfn(*theirs, **kw)
+    assert y.dtype == np.dtype(dtype)
+    close(y.numpy(), ty.detach().numpy())
+
+    rng = np.random.default_rng(1)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gy_ours, gy_theirs = _t(gy, device, True, dtype), torch.tensor(gy, requires_grad=True)
+    grads = mg.grad(y, ours, gy_ours, create_graph=True)
+    tgrads = torch.autograd.grad(ty, theirs, gy_theirs, create_graph=True)
+    for g, tg in zip(grads, tgrads):
+        assert g.dtype == np.dtype(dtype)
+        close(g.numpy(), tg.detach().numpy())
+
+    vs = [rng.standard_normal(g.shape).astype(dtype) for g in grads]
+    s = sum((g * _t(v, device, False, dtype)).sum() for g, v in zip(grads, vs))
+    ts = sum((tg * torch.tensor(v)).sum() for tg, v in zip(tgrads, vs))
+    second = mg.grad(s, ours + [gy_ours], allow_unused=True)
+    tsecond = torch.autograd.grad(ts, theirs + [gy_theirs], allow_unused=True)
+    for g, tg in zip(second, tsecond):
+        if tg is None:  # the bias enters linearly: no second derivative
+            assert g is None or np.allclose(g.numpy(), 0)
+            continue
+        close(g.numpy(), tg.numpy())
+
+
+@settings(max_examples=15)
+@given(conv_cases(), st.sampled_from([np.float64, np.float32]))
+def test_conv2d_matches_torch(device, torch, case, dtype):
+    _compare_with_torch(torch, device, "conv", case, dtype)
+
+
+@settings(max_examples=15)
+@given(conv_transpose_cases(), st.sampled_from([np.float64, np.float32]))
+def test_conv_transpose2d_matches_torch(device, torch, case, dtype):
+    _compare_with_torch(torch, device, "deconv", case, dtype)
+
+
+@pytest.mark.parametrize("kind", ["conv", "deconv"])
+def test_dcgan_sized_layers_match_torch_float32(device, torch, kind):
+    """The real sizes of DCGAN-28 (odd-size outputs, output_padding), float32, vs PyTorch."""
+    if kind == "conv":
+        case = ((8, 64, 14, 14), (32, 64, 5, 5), True, dict(stride=2, padding=2, dilation=1,
+                                                             groups=1))
+    else:
+        case = ((8, 32, 7, 7), (32, 16, 5, 5), False, dict(stride=2, padding=2, output_padding=1,
+                                                            dilation=1, groups=1))
+    _compare_with_torch(torch, device, kind, case, np.float32)
+
+
+# ---------------------------------------------------------------------------- behaviour
+
+
+def test_float32_stays_float32(device):
+    x = _t(np.ones((2, 3, 6, 6)), device, dtype=np.float32)
+    w = _t(np.ones((4, 3, 3, 3)), device, dtype=np.float32)
+    b = _t(np.ones(4), device, dtype=np.float32)
+    y = F.conv2d(x, w, b, padding=1)
+    z = F.conv_transpose2d(y, w, b[:3], stride=2, output_padding=1)
+    assert y.dtype == np.float32 and z.dtype == np.float32
+    z.sum().backward()
+    assert all(t.grad.dtype == np.float32 for t in (x, w, b))
+
+
+def test_first_layer_skips_image_gradient(device, monkeypatch):
+    """No gradient for an input that needs none: the image gradient (a col2im) never runs."""
+    x = _t(np.random.default_rng(0).standard_normal((2, 1, 8, 8)), device, requires_grad=False)
+    w = _t(np.random.default_rng(1).standard_normal((3, 1, 3, 3)), device)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("col2im ran for an input that needs no gradient")
+    monkeypatch.setattr(conv_ops, "_col2im", fail)
+    F.conv2d(x, w, stride=2, padding=1).sum().backward()
+    assert x.grad is None and w.grad is not None and w.grad.shape == w.shape
+
+
+def test_unbatched_input(device, torch):
+    x = np.random.default_rng(0).standard_normal((2, 5, 5))
+    w = np.random.default_rng(1).standard_normal((3, 2, 3, 3))
+    y = F.conv2d(_t(x, device), _t(w, device), padding=1)
+    ty = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), padding=1)
+    np.testing.assert_allclose(y.numpy(), ty.numpy(), rtol=1e-10, atol=1e-12)
+    z = F.conv_transpose2d(y, _t(w, device), stride=2)
+    tz = torch.nn.functional.conv_transpose2d(ty, torch.tensor(w), stride=2)
+    np.testing.assert_allclose(z.numpy(), tz.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_output_size_rule():
+    x = mg.zeros(1, 2, 7, 5)
+    w = mg.zeros(2, 3, 5, 4)
+    y = F.conv_transpose2d(x, w, stride=(2, 3), padding=(2, 1), output_padding=(1, 2),
+                           dilation=(1, 2))
+    # H_out = (H-1)*S - 2P + D*(K-1) + OP + 1
+    assert y.shape == (1, 3, 6 * 2 - 4 + 4 + 1 + 1, 4 * 3 - 2 + 2 * 3 + 2 + 1)
+
+
+def test_gradient_penalty_through_conv_discriminator_trains(device):
+    """A WGAN-GP-style penalty (|d D(x) / dx| - 1)^2 through two convs decreases with SGD."""
+    rng = np.random.default_rng(0)
+    x = _t(rng.standard_normal((4, 1, 8, 8)), device)
+    w1 = _t(rng.standard_normal((4, 1, 3, 3)) * 0.3, device)
+    b1 = _t(np.zeros(4), device)
+    w2 = _t(rng.standard_normal((1, 4, 3, 3)) * 0.3, device)
+
+    def penalty():
+        h = F.conv2d(x, w1, b1, stride=2, padding=1)
+        d = F.conv2d(h * h, w2, stride=2, padding=1).sum()
+        (gx,) = mg.grad(d, [x], create_graph=True)
+        norms = ((gx * gx).sum(axis=(1, 2, 3)) + 1e-12) ** 0.5
+        return ((norms - 1.0) ** 2).mean()
+
+    first = penalty().item()
+    for _ in range(30):
+        loss = penalty()
+        gs = mg.grad(loss, [w1, b1, w2])
+        with mg.no_grad():
+            for p, g in zip((w1, b1, w2), gs):
+                p.data -= 1e-3 * g.data
+    assert penalty().item() < 0.1 * first
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+def _z(*shape, dtype=np.float32):
+    return mg.tensor(np.zeros(shape, dtype=dtype))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.conv2d(_z(2, 3), _z(4, 3, 3, 3)), r"conv2d: expected a 4-D input.*\(2, 3\)"),
+    (lambda: F.conv2d(_z(1, 3, 8, 8), _z(4, 3, 3)), r"conv2d: weight must be 4-D.*\(4, 3, 3\)"),
+    (lambda: F.conv2d(_z(2, 3, 8, 8), _z(4, 5, 3, 3)),
+     r"conv2d: input of shape \(2, 3, 8, 8\) has 3 channels but weight \(4, 5, 3, 3\) expects 5"),
+    (lambda: F.conv2d(_z(2, 4, 8, 8), _z(3, 2, 3, 3), groups=2),
+     r"conv2d: groups=2 must divide.*\(3\).*\(2, 4, 8, 8\)"),
+    (lambda: F.conv2d(_z(2, 3, 8, 8), _z(4, 3, 3, 3), groups=0), r"conv2d: groups must be"),
+    (lambda: F.conv2d(_z(2, 3, 4, 4), _z(4, 3, 7, 3)),
+     r"conv2d: kernel \(4, 3, 7, 3\).*spans 7 in height.*\(2, 3, 4, 4\)"),
+    (lambda: F.conv2d(_z(2, 3, 4, 4), _z(4, 3, 3, 3), dilation=3),
+     r"conv2d: kernel .*spans 7 in height"),
+    (lambda: F.conv2d(_z(2, 3, 8, 8), _z(4, 3, 3, 3), _z(3)), r"conv2d: bias of shape \(3,\)"),
+    (lambda: F.conv2d(_z(2, 3, 8, 8), _z(4, 3, 3, 3), stride=0), r"conv2d: stride must be >= 1"),
+    (lambda: F.conv2d(_z(2, 3, 8, 8), _z(4, 3, 3, 3), padding=-1), r"conv2d: padding must be >= 0"),
+    (lambda: F.conv2d(_z(2, 3, 8, 8), _z(4, 3, 3, 3), stride=(1, 2, 3)),
+     r"conv2d: stride must be an int or a pair"),
+    (lambda: F.conv_transpose2d(_z(2, 3, 4, 4), _z(3, 2, 3, 3), stride=2, output_padding=2),
+     r"conv_transpose2d: output_padding \(2, 2\) must be smaller than either stride \(2, 2\) "
+     r"or dilation \(1, 1\)"),
+    (lambda: F.conv_transpose2d(_z(2, 3, 4, 4), _z(3, 2, 3, 3), output_padding=1),
+     r"conv_transpose2d: output_padding"),
+    (lambda: F.conv_transpose2d(_z(2, 3, 4, 4), _z(4, 2, 3, 3)),
+     r"conv_transpose2d: input of shape \(2, 3, 4, 4\) has 3 channels but weight \(4, 2, 3, 3\)"),
+    (lambda: F.conv_transpose2d(_z(2, 3, 4, 4), _z(3, 2, 3, 3), groups=2),
+     r"conv_transpose2d: groups=2 must divide"),
+    (lambda: F.conv_transpose2d(_z(1, 3, 1, 1), _z(3, 2, 1, 1), padding=1),
+     r"conv_transpose2d: output size \(-1, -1\) is too small"),
+    (lambda: F.conv_transpose2d(_z(1, 3, 2, 2), _z(3, 2, 1, 1), _z(3)),
+     r"conv_transpose2d: bias of shape \(3,\)"),
+])
+def test_errors_name_op_and_shapes(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_dtype_mismatch_is_an_error():
+    with pytest.raises(TypeError, match=r"conv2d: inputs on different dtypes.*float64.*float32"):
+        F.conv2d(_z(1, 2, 5, 5, dtype=np.float64), _z(3, 2, 3, 3))
+    with pytest.raises(TypeError, match=r"conv_transpose2d: inputs on different dtypes"):
+        F.conv_transpose2d(_z(1, 3, 5, 5), _z(3, 2, 3, 3), _z(2, dtype=np.float64))
+    with pytest.raises(TypeError, match=r"conv2d: input and weight must be floating point"):
+        F.conv2d(mg.tensor(np.zeros((1, 2, 5, 5), dtype=np.int64)), _z(3, 2, 3, 3))
+
+
+@pytest.mark.gpu
+def test_device_mismatch_is_an_error(device):
+    if device == "cpu":
+        pytest.skip("needs a second device")
+    with pytest.raises(TypeError, match=r"conv2d: inputs on different devices"):
+        F.conv2d(mg.zeros(1, 2, 5, 5, device=device), _z(3, 2, 3, 3))

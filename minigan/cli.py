@@ -233,6 +233,51 @@ def add_gan_commands(sub) -> None:
     p.set_defaults(func=cmd_eval)
 
 
+# ---------------------------------------------------------------------------- gradcheck
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    """gradcheck + gradgradcheck of every public op (minigan/selfcheck.py); exit 1 on failure."""
+    import time
+
+    from . import selfcheck
+    device = backend.normalize_device(args.device)
+    checks = selfcheck.select(args.op)
+    if not checks:
+        names = ", ".join(c.name for c in selfcheck.CHECKS)
+        raise CliError(f"no op matches {args.op!r}; known: {names}")
+    print(f"gradcheck on {device}, float64, {'fast (directional)' if args.fast else 'element-wise'}")
+    print(f"{'op':34s} {'first order':>12s} {'second order':>13s} {'max error':>10s}")
+    failures, start = [], time.perf_counter()
+    for c in checks:
+        o = selfcheck.run_check(c, device, seed=args.seed, fast=args.fast)
+        word = lambda r: "-" if r is None else ("ok" if r.ok else "FAIL")  # noqa: E731
+        if o.skipped:
+            print(f"{o.name:34s} {'skipped':>12s} {'':>13s} {'':>10s}  {o.skipped}")
+            continue
+        print(f"{o.name:34s} {word(o.first):>12s} {word(o.second):>13s} {o.max_error:10.2e}")
+        if not o.ok:
+            failures.append(o)
+    for o in failures:
+        for r in (o.first, o.second):
+            if r is not None and not r.ok:
+                print(f"  {o.name}: {r.message}")
+    print(f"{len(checks) - len(failures)} of {len(checks)} ops passed "
+          f"({time.perf_counter() - start:.1f} s)")
+    return 1 if failures else 0
+
+
+def add_gradcheck_command(sub) -> None:
+    p = sub.add_parser("gradcheck", help="check every op's first and second derivatives "
+                                         "against finite differences")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument("--op", metavar="NAME", help="only this op (or a glob such as 'conv*')")
+    p.add_argument("--fast", action="store_true",
+                   help="directional checks (a few random directions) instead of every entry")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    p.set_defaults(func=cmd_gradcheck)
+
+
 # ---------------------------------------------------------------------------- parser
 
 
@@ -243,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="versions, BLAS and usable devices")
     p.set_defaults(func=cmd_info)
     add_gan_commands(sub)
+    add_gradcheck_command(sub)
     return parser
 
 

@@ -153,3 +153,36 @@ def test_gradgradcheck_with_given_grad_outputs():
     x = leaf(np.array([0.5, 1.5]))
     v = leaf(np.array([1.0, -2.0]))
     assert mg.gradgradcheck(lambda t: t * t * t, [x], grad_outputs=[v])
+
+
+# ============================================================================ minigan gradcheck
+
+
+def test_every_registered_op_passes(device):
+    from minigan import selfcheck
+    failed = [o for o in selfcheck.run_all(device=device) if not o.ok or o.skipped]
+    assert not failed, [(o.name, o.skipped or o.first.message or o.second.message) for o in failed]
+
+
+def test_cli_gradcheck_prints_a_table(capsys):
+    from minigan.cli import main
+    assert main(["gradcheck", "--op", "mat*"]) == 0
+    out = capsys.readouterr().out
+    assert "first order" in out and "second order" in out and "max error" in out
+    assert "matmul " in out and "matmul_1d" in out and "2 of 2 ops passed" in out
+    assert main(["gradcheck", "--op", "no_such_op"]) == 2
+    assert "no op matches" in capsys.readouterr().err
+
+
+def test_cli_gradcheck_fails_on_a_wrong_op(capsys, monkeypatch):
+    from minigan import selfcheck
+    from minigan.cli import main
+    monkeypatch.setattr(selfcheck, "CHECKS", [])
+    selfcheck.check("wrong_square")(lambda rng, d: (lambda t: WrongSquare()(t), [leaf(np.ones(3), d)]))
+    selfcheck.check("opaque_square")(
+        lambda rng, d: (lambda t: SquareOpaqueBackward()(t), [leaf(np.ones(3), d)]))
+    assert main(["gradcheck", "--fast"]) == 1
+    out = capsys.readouterr().out
+    assert "wrong_square" in out and "FAIL" in out and "gradient mismatch" in out
+    assert "opaque_square: gradgradcheck: second derivative wrong" in out
+    assert "0 of 2 ops passed" in out

@@ -317,3 +317,17 @@ def test_adam_cost_is_small_next_to_torch(torch):
     print(f"Adam step: minigan {np.median(times['ours']) * 1e3:.1f} ms, torch "
           f"{np.median(times['torch']) * 1e3:.1f} ms, ratio {ratio:.2f}")
     assert ratio < 4
+
+
+def test_state_follows_the_model_to_another_dtype(device):
+    model = nn.Linear(3, 2)
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    model(mg.randn(4, 3)).sum().backward()
+    opt.step()
+    model.to(mg.float64).to(device)
+    model.zero_grad()
+    model(mg.randn(4, 3, dtype="float64", device=device)).sum().backward()
+    opt.step()
+    for p in model.parameters():
+        assert p.dtype == np.float64
+        assert opt.state[p]["exp_avg"].dtype == np.float64 and opt.state[p]["step"] == 2

@@ -90,6 +90,8 @@ class Optimizer:
                     state = self.state.get(p)
                     if state is None:
                         state = self.state[p] = {}
+                    else:
+                        _follow_parameter(state, p.data)
                     self._update(p.data, grad, state, group)
         return loss
 
@@ -203,6 +205,15 @@ class Optimizer:
                     lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _follow_parameter(state: dict, param) -> None:
+    """After ``model.to(device / dtype)`` the state moves along (PyTorch leaves it behind)."""
+    for name, value in state.items():
+        if hasattr(value, "dtype") and (value.dtype != param.dtype
+                                        or backend.device_of(value) != backend.device_of(param)):
+            value = backend.to_device(value, backend.device_of(param))
+            state[name] = value.astype(param.dtype, copy=False)
 
 
 def check_nonnegative(name: str, value: float) -> None:

@@ -70,15 +70,15 @@ def _cases(torch, args) -> dict[str, tuple[Callable, Callable]]:
         lambda: mg_step(lambda a: mha(a, a, a)[0], [x], g_x),
         lambda: t_step(lambda a: tmha(a, a, a)[0], [x], g_x))
 
-    for norm_first in (False, True):
-        tlayer = torch.nn.TransformerEncoderLayer(E, H, 4 * E, dropout=0.1, activation="gelu",
+    for norm_first, act in ((False, "relu"), (True, "gelu")):
+        tlayer = torch.nn.TransformerEncoderLayer(E, H, 4 * E, dropout=0.1, activation=act,
                                                   batch_first=True, norm_first=norm_first)
-        layer = nn.TransformerEncoderLayer(E, H, 4 * E, dropout=0.1, activation="gelu",
+        layer = nn.TransformerEncoderLayer(E, H, 4 * E, dropout=0.1, activation=act,
                                            batch_first=True, norm_first=norm_first)
         layer.load_state_dict({k: v.detach().numpy() for k, v in tlayer.state_dict().items()})
         kpm = np.zeros((N, T), bool)
         kpm[:, T - 3:] = True
-        name = f"EncoderLayer {'pre' if norm_first else 'post'}-norm, kpm"
+        name = f"EncoderLayer {'pre' if norm_first else 'post'}-norm {act}, kpm"
         cases[name] = (
             lambda layer=layer: mg_step(lambda a: layer(a, src_key_padding_mask=kpm), [x], g_x),
             lambda tlayer=tlayer: t_step(

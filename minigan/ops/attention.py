@@ -79,13 +79,15 @@ class Softmax(Function):
 
     def forward(self, x, mask=None):
         xp = backend.get_array_module(x)
-        z = x * x.dtype.type(self.scale) if self.scale != 1.0 else x.copy()
+        z = x
+        if self.scale != 1.0:
+            z = x * x.dtype.type(self.scale)
         if mask is not None:
-            z += mask
+            z = z + mask if z is x else xp.add(z, mask, out=z)
         m = _row_max(z, self.axis)
         if self.safe:
             m = xp.where(xp.isneginf(m), 0, m).astype(z.dtype, copy=False)
-        z -= m
+        z = x - m if z is x else xp.subtract(z, m, out=z)  # never write into the input
         xp.exp(z, out=z)
         s = _row_sum(z, self.axis)
         if self.safe:

@@ -20,6 +20,19 @@ from .. import backend
 from ..autograd import Function, Tensor
 from . import elementwise as E
 
+
+def _scalar_safe(forward):
+    """Run ``forward`` on 1-element views of 0-d arrays: NumPy turns 0-d results into
+    scalars, which the in-place (``out=``) code below cannot write into."""
+    @functools.wraps(forward)
+    def wrapped(self, *arrays):
+        if arrays[0].ndim:
+            return forward(self, *arrays)
+        out = forward(self, *(a.reshape(1) for a in arrays))
+        return out.reshape(())
+    return wrapped
+
+
 # ============================================================================ relu, leaky_relu
 
 
@@ -28,9 +41,10 @@ def _leaky_factor(x, slope: float):
     xp = backend.get_array_module(x)
     f = xp.empty_like(x)
     xp.greater(x, 0, out=f, casting="unsafe")  # bool written as 0./1. without a mask array
-    if slope != 0:
-        f *= 1.0 - slope
-        f += slope
+    if 0 < slope <= 1:
+        xp.maximum(f, slope, out=f)             # {0, 1} -> {slope, 1}, exactly
+    elif slope != 0:
+        f += (xp.subtract(1, f) * slope)        # (1 - m) slope + m: exact for m in {0, 1}
     return f
 
 
@@ -39,6 +53,7 @@ class LeakyReLU(Function):
     def __init__(self, negative_slope: float) -> None:
         self.slope = float(negative_slope)
 
+    @_scalar_safe
     def forward(self, x):
         xp = backend.get_array_module(x)
         s = self.slope
@@ -62,8 +77,9 @@ class LeakyReLUGrad(Function):
     def __init__(self, x, slope: float) -> None:
         self.x, self.slope = x, slope
 
+    @_scalar_safe
     def forward(self, gy):
-        f = _leaky_factor(self.x, self.slope)
+        f = _leaky_factor(self.x.reshape(gy.shape), self.slope)  # a view (0-d: (1,))
         f *= gy
         return f
 
@@ -86,6 +102,7 @@ def relu(x: Tensor) -> Tensor:
 
 class Tanh(Function):
     # dy/dx = 1 - y^2
+    @_scalar_safe
     def forward(self, x):
         return backend.get_array_module(x).tanh(x)
 
@@ -96,6 +113,7 @@ class Tanh(Function):
 class TanhGrad(Function):
     """gx = gy * (1 - y^2), with inputs (y, gy)."""
 
+    @_scalar_safe
     def forward(self, y, gy):
         g = y * y
         backend.get_array_module(y).subtract(1, g, out=g)
@@ -120,6 +138,7 @@ def tanh(x: Tensor) -> Tensor:
 
 class Sigmoid(Function):
     # y = 1 / (1 + exp(-x)) ;  dy/dx = y (1 - y)
+    @_scalar_safe
     def forward(self, x):
         xp = backend.get_array_module(x)
         t = xp.negative(x)
@@ -135,6 +154,7 @@ class Sigmoid(Function):
 class SigmoidGrad(Function):
     """gx = gy * y * (1 - y), with inputs (y, gy)."""
 
+    @_scalar_safe
     def forward(self, y, gy):
         g = 1 - y
         g *= y
@@ -224,6 +244,8 @@ def _horner(x, coefficients: tuple, lo: float, hi: float):
 def erf(x):
     """The error function of an array (NumPy or CuPy), in the array's float dtype."""
     xp = backend.get_array_module(x)
+    if x.ndim == 0:
+        return erf(x.reshape(1)).reshape(())
     kind = "d" if x.dtype == np.float64 else "f"
     ax = xp.abs(x)
     t = xp.minimum(x * x, _ERF_SPLIT ** 2)
@@ -268,6 +290,7 @@ class GELU(Function):
     def __init__(self, approximate: str) -> None:
         self.approximate = approximate
 
+    @_scalar_safe
     def forward(self, x):
         xp = backend.get_array_module(x)
         if self.approximate == "tanh":
@@ -298,6 +321,7 @@ class GELUGrad(Function):
     def __init__(self, approximate: str) -> None:
         self.approximate = approximate
 
+    @_scalar_safe
     def forward(self, x, gy):
         xp = backend.get_array_module(x)
         if self.approximate == "tanh":

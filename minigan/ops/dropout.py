@@ -26,7 +26,7 @@ def _keep_mask(shape: tuple, p: float, dtype, device: str):
     """0 where dropped (probability p), 1 / (1 - p) where kept, drawn from the backend's
     seeded generator (so ``mg.manual_seed`` makes it reproducible)."""
     xp = backend.xp_for_device(device)
-    u = backend.random_uniform(shape, dtype, device)
+    u = backend.random_uniform(shape or (1,), dtype, device).reshape(shape)  # 0-d: an array
     mask = xp.greater_equal(u, p, out=u, casting="unsafe")  # u >= p keeps: P(keep) = 1 - p
     mask *= 1.0 / (1.0 - p)
     return mask

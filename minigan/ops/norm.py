@@ -202,10 +202,12 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
                eps: float = 1e-5) -> Tensor:
     """Batch normalisation of (N, C), (N, C, L) or (N, C, H, W) input over all axes but C.
 
-    Training (or no running statistics): normalise with the batch mean and biased variance,
-    and update ``running_mean``/``running_var`` (arrays or Tensors) in place as PyTorch does:
-    running = (1 - momentum) running + momentum batch, with the unbiased variance.
-    Eval: normalise with the running statistics. Gradients flow to x, weight and bias.
+    Training: normalise with the batch mean and biased variance, and update
+    ``running_mean``/``running_var`` (arrays or Tensors, or None to keep none) in place as
+    PyTorch does: running = (1 - momentum) running + momentum batch, with the unbiased
+    variance. Eval: normalise with the running statistics, which must then be given (as in
+    PyTorch; a layer without running statistics passes training=True). Gradients flow to x,
+    weight and bias, never to the running statistics.
     """
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, ...) with 2 or more "
@@ -218,9 +220,11 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
     weight = _param_array(weight, "weight", "batch_norm", (c,), x)
     bias = _param_array(bias, "bias", "batch_norm", (c,), x)
     params = [p for p in (weight, bias) if p is not None]
-    use_batch_stats = training or running_mean is None or running_var is None
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm: running_mean and running_var must be given in evaluation "
+                         "mode (training=False); pass training=True to use batch statistics")
 
-    if use_batch_stats:
+    if training:
         if x.size // max(c, 1) <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {x.shape}")

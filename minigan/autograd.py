@@ -387,7 +387,10 @@ class Function:
         except (ValueError, IndexError) as exc:  # e.g. NumPy's broadcasting errors
             raise _named_error(self, exc, tensors) from exc
         single = type(raw) is not tuple
-        outputs = [_wrap_output(y) for y in ((raw,) if single else raw)]
+        if single:
+            outputs = [Tensor._wrap(raw) if type(raw) is np.ndarray else _wrap_output(raw)]
+        else:
+            outputs = [_wrap_output(y) for y in raw]
         if _grad_enabled:
             needs = tuple([t.requires_grad for t in tensors])
             if True in needs:
@@ -404,7 +407,8 @@ class Function:
                 generation = t.generation
         self.generation = generation
         self._output_refs = tuple([weakref.ref(y) for y in outputs])
-        self._output_meta = tuple([(y.data.shape, y.data.dtype) for y in outputs])
+        if len(outputs) > 1:  # to fill in zeros for outputs that get no gradient
+            self._output_meta = tuple([(y.data.shape, y.data.dtype) for y in outputs])
         generation += 1
         for y in outputs:
             y.requires_grad = True

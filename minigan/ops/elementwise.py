@@ -35,7 +35,7 @@ def _pair(x: Any, y: Any) -> tuple[Tensor, Tensor]:
 
 
 def _unbroadcast(g: Tensor | None, shape: tuple) -> Tensor | None:
-    return g if g is None or g.shape == shape else sum_to(g, shape)
+    return g if g is None or g.data.shape == shape else sum_to(g, shape)
 
 
 # ============================================================================ add, sub, mul, div
@@ -47,7 +47,7 @@ class Add(Function):
 
     def backward(self, gy):
         x0, x1 = self.inputs
-        return _unbroadcast(gy, x0.shape), _unbroadcast(gy, x1.shape)
+        return _unbroadcast(gy, x0.data.shape), _unbroadcast(gy, x1.data.shape)
 
 
 class Sub(Function):
@@ -57,7 +57,7 @@ class Sub(Function):
     def backward(self, gy):
         x0, x1 = self.inputs
         g1 = neg(gy) if self.needs_input_grad[1] else None
-        return _unbroadcast(gy, x0.shape), _unbroadcast(g1, x1.shape)
+        return _unbroadcast(gy, x0.data.shape), _unbroadcast(g1, x1.data.shape)
 
 
 class Mul(Function):
@@ -68,7 +68,7 @@ class Mul(Function):
         x0, x1 = self.inputs
         g0 = gy * x1 if self.needs_input_grad[0] else None
         g1 = gy * x0 if self.needs_input_grad[1] else None
-        return _unbroadcast(g0, x0.shape), _unbroadcast(g1, x1.shape)
+        return _unbroadcast(g0, x0.data.shape), _unbroadcast(g1, x1.data.shape)
 
 
 class Div(Function):
@@ -80,7 +80,7 @@ class Div(Function):
         x0, x1 = self.inputs
         g0 = gy / x1 if self.needs_input_grad[0] else None
         g1 = neg(gy * x0 / (x1 * x1)) if self.needs_input_grad[1] else None
-        return _unbroadcast(g0, x0.shape), _unbroadcast(g1, x1.shape)
+        return _unbroadcast(g0, x0.data.shape), _unbroadcast(g1, x1.data.shape)
 
 
 class Neg(Function):
@@ -150,7 +150,7 @@ class Pow(Function):
         x0, x1 = self.inputs
         g0 = gy * x1 * pow(x0, x1 - 1.0) if self.needs_input_grad[0] else None
         g1 = gy * self.output(0) * log(x0) if self.needs_input_grad[1] else None
-        return _unbroadcast(g0, x0.shape), _unbroadcast(g1, x1.shape)
+        return _unbroadcast(g0, x0.data.shape), _unbroadcast(g1, x1.data.shape)
 
 
 def pow(x: Any, exponent: Any) -> Tensor:
@@ -259,7 +259,7 @@ class _Extremum(Function):
         first += (x0.data == x1.data) * gy.dtype.type(0.5)
         g0 = gy * Tensor._wrap(first) if self.needs_input_grad[0] else None
         g1 = gy * Tensor._wrap(xp.asarray(1, dtype=gy.dtype) - first) if self.needs_input_grad[1] else None
-        return _unbroadcast(g0, x0.shape), _unbroadcast(g1, x1.shape)
+        return _unbroadcast(g0, x0.data.shape), _unbroadcast(g1, x1.data.shape)
 
 
 class Maximum(_Extremum):
@@ -302,7 +302,7 @@ class Where(Function):
         zero = Tensor._wrap(backend.get_array_module(gy.data).zeros((), dtype=gy.dtype))
         g0 = where(self.cond, gy, zero) if self.needs_input_grad[0] else None
         g1 = where(self.cond, zero, gy) if self.needs_input_grad[1] else None
-        return _unbroadcast(g0, x0.shape), _unbroadcast(g1, x1.shape)
+        return _unbroadcast(g0, x0.data.shape), _unbroadcast(g1, x1.data.shape)
 
 
 def where(cond: Any, x: Any, y: Any) -> Tensor:

@@ -26,7 +26,7 @@ def _scatter_rows(xp, index, values, rows: int):
     n = index.shape[0]
     if n == 0:
         return out
-    order = xp.argsort(index, kind="stable")
+    order = xp.argsort(index)
     sorted_index = index[order]
     first = xp.empty(n, dtype=bool)
     first[0] = True
@@ -68,7 +68,7 @@ class Embedding(Function):
 
     def forward(self, w):
         lk = self.lookup
-        y = w[lk.idx]
+        y = backend.get_array_module(w).take(w, lk.idx, axis=0)
         if self.zero_padding:
             if lk.row_scale is not None:
                 y *= lk.row_scale[lk.idx][..., None].astype(y.dtype)

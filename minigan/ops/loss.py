@@ -17,6 +17,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, as_tensor
+from .activation import sigmoid
+from .attention import log_softmax
 from .elementwise import clamp, exp, log
 from .reduce import sum as _sum, sum_to
 from .shape import reshape
@@ -71,23 +73,13 @@ def _check_float(op: str, **tensors: Tensor | None) -> None:
             raise TypeError(f"{op}: {name} of shape {t.shape} must be floating, got {t.dtype}")
 
 
-# ============================================================================ sigmoid, softplus (helpers)
+# ============================================================================ softplus (helper)
 
 
 def _sigmoid_array(xp, x):
     """1 / (1 + e^-x) without overflow: e = e^-|x| is at most 1."""
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-class _Sigmoid(Function):
-    # d s/dx = s (1 - s)
-    def forward(self, x):
-        return _sigmoid_array(backend.get_array_module(x), x)
-
-    def backward(self, gy):
-        s = self.output(0)
-        return gy * s * (1 - s)
 
 
 class _Softplus(Function):
@@ -97,7 +89,7 @@ class _Softplus(Function):
         return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
     def backward(self, gy):
-        return gy * _Sigmoid()(self.inputs[0])
+        return gy * sigmoid(self.inputs[0])
 
 
 # ============================================================================ binary_cross_entropy_with_logits
@@ -184,7 +176,7 @@ class BCEWithLogitsGrad(Function):
         w = self.inputs[3] if self.has_weight else None
         p = self.inputs[-1] if self.has_pos_weight else None
         need = self.needs_input_grad
-        s = _Sigmoid()(x)
+        s = sigmoid(x)
         k = _scaled_gy(gy, self.reduction, x.size)
         a = ggx * k if w is None else ggx * k * w        # ggx * gy k w
         core = (s - t) if p is None else ((p - 1) * t + 1) * s - p * t
@@ -304,13 +296,6 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 # 'mean' divides by sum_i (w_y)_i over non-ignored samples (PyTorch's rule).
 
 
-def _log_softmax(z: Tensor, axis: int) -> Tensor:
-    """log softmax from differentiable ops (max subtracted as a constant: it cancels)."""
-    m = Tensor._wrap(z.data.max(axis=axis, keepdims=True))
-    shifted = z - m
-    return shifted - log(_sum(exp(shifted), axis, keepdims=True))
-
-
 class _Targets:
     """The constant part of cross_entropy with class indices, in the (N, C, D) layout:
     y (N, D) with ignored entries set to 0, valid (N, D), wy = w_y * valid (N, D),
@@ -401,7 +386,7 @@ class CrossEntropyGrad(Function):
         N, C = z.shape[:2]
         shape3 = (N, C, tg.y.shape[1])
         ggz = reshape(ggz, shape3)
-        s = exp(_log_softmax(reshape(z, shape3), 1))
+        s = exp(log_softmax(reshape(z, shape3), 1))
         r = Tensor._wrap(tg.r[:, None, :])
         gz = ggy = None
         if self.needs_input_grad[0]:
@@ -495,7 +480,7 @@ def _cross_entropy_probabilities(input, target, weight, reduction, smoothing):
         target = target * (1 - smoothing) + smoothing / C
     if weight is not None:
         target = target * reshape(weight, (C,) + (1,) * (input.ndim - 2))
-    loss = -_sum(_log_softmax(input, 1) * target, 1)
+    loss = -_sum(log_softmax(input, 1) * target, 1)
     if reduction == "none":
         return loss
     total = _sum(loss)

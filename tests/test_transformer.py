@@ -163,6 +163,8 @@ def test_mha_gradcheck(device):
         return _mha_with_params(layer, names, ps, q, k, v)
     inputs = [q, k, v] + [mg.tensor(p.data, requires_grad=True) for p in layer.parameters()]
     assert mg.gradcheck(fn, inputs, atol=1e-7, rtol=1e-5)
+    # second order too (gradient penalties through attention), along random directions
+    assert mg.gradgradcheck(fn, inputs, atol=1e-7, rtol=1e-5, fast=True)
 
 
 def _mha_with_params(layer, names, ps, q, k, v):

@@ -86,7 +86,7 @@ class Softmax(Function):
             z = z + mask if z is x else xp.add(z, mask, out=z)
         m = _row_max(z, self.axis)
         if self.safe:
-            m = xp.where(xp.isneginf(m), 0, m).astype(z.dtype, copy=False)
+            m = xp.where(m == -np.inf, 0, m).astype(z.dtype, copy=False)
         z = x - m if z is x else xp.subtract(z, m, out=z)  # never write into the input
         xp.exp(z, out=z)
         s = _row_sum(z, self.axis)

@@ -80,6 +80,8 @@ class _Encoder:
         if isinstance(obj, dict):
             items = []
             for key, value in obj.items():
+                if isinstance(key, np.generic) and key.dtype.kind in "biuf":
+                    key = key.item()  # np.int64(3) -> 3
                 if not (key is None or isinstance(key, (str, int, float, bool))):
                     raise TypeError(f"save: dict key {key!r} at {where} has type "
                                     f"{type(key).__name__}; keys must be str, int, float, bool or None")
@@ -111,6 +113,7 @@ def save(obj: Any, path: str | os.PathLike, compress: bool = False) -> None:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
                                suffix=".tmp")
     try:
+        _chmod_like_a_new_file(tmp)
         with os.fdopen(fd, "wb") as f:
             (np.savez_compressed if compress else np.savez)(f, **arrays)
             f.flush()
@@ -123,6 +126,16 @@ def save(obj: Any, path: str | os.PathLike, compress: bool = False) -> None:
             pass
         raise
     _fsync_folder(folder)
+
+
+def _chmod_like_a_new_file(path: str) -> None:
+    """mkstemp makes the file private (0600); give it the mode open() would have (0666 & ~umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(path, 0o666 & ~umask)
+    except OSError:
+        pass
 
 
 def _fsync_folder(folder: str) -> None:

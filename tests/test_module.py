@@ -307,3 +307,14 @@ def test_load_state_dict_from_torch(torch):
     for (k, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-7, err_msg=k)
     assert int(ours[1].num_batches_tracked.item()) == 1
+
+
+def test_deepcopy_gives_an_independent_model():
+    import copy
+    m = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    m(mg.randn(4, 3)).sum().backward()
+    c = copy.deepcopy(m)
+    assert isinstance(c[0].weight, nn.Parameter) and c[0].weight.data is not m[0].weight.data
+    assert repr(c) == repr(m) and list(c.state_dict()) == list(m.state_dict())
+    c[0].weight.data[...] = 0
+    assert m[0].weight.numpy().any()

@@ -220,3 +220,15 @@ def test_write_is_fsynced_before_rename(tmp_path, monkeypatch):
                         lambda a, b: (events.append("replace"), real_replace(a, b)))
     mg.save({"x": 1}, tmp_path / "f.npz")
     assert events[:2] == ["fsync", "replace"]
+
+
+def test_file_mode_is_that_of_a_normal_file(tmp_path):
+    normal = tmp_path / "normal"
+    normal.write_bytes(b"")
+    mg.save({"x": 1}, tmp_path / "ckpt.npz")
+    assert (tmp_path / "ckpt.npz").stat().st_mode == normal.stat().st_mode
+
+
+def test_numpy_integer_keys(tmp_path):
+    mg.save({np.int64(3): "three"}, tmp_path / "k.npz")
+    assert mg.load(tmp_path / "k.npz") == {3: "three"}

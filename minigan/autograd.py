@@ -164,6 +164,11 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
 
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
     def __repr__(self) -> str:
         body = np.array2string(backend.as_numpy(self.data), separator=", ", prefix="tensor(")
         extra = []
@@ -209,8 +214,16 @@ class Tensor:
         return Tensor._wrap(self.data)
 
     def to(self, device: str | None = None, dtype: Any = None) -> "Tensor":
-        """Move to a device and/or cast; differentiable (gradients flow back across)."""
+        """Move to a device and/or cast; differentiable (gradients flow back across).
+
+        ``x.to("cuda")``, ``x.to(dtype="float64")``, ``x.to("float64")``, ``x.to("cuda", "float64")``.
+        """
         from .ops import elementwise, shape as shape_ops  # local: ops import this module
+        if device is not None and not str(device).startswith(("cpu", "cuda")):
+            try:  # a dtype given in the device's place, as x.to(torch.float64)
+                device, dtype = None, np.dtype(device) if dtype is None else dtype
+            except TypeError:
+                pass  # not a dtype either: normalize_device names the bad device
         out = self
         if dtype is not None and np.dtype(dtype) != self.dtype:
             out = elementwise.cast(out, dtype)
@@ -560,9 +573,9 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
             for x, gx, needed in zip(f.inputs, gxs, f.needs_input_grad):
                 if gx is None or not needed:
                     continue
-                if gx.data.shape != x.data.shape:
-                    raise RuntimeError(f"{f.name}: backward gave a gradient of shape {gx.shape} "
-                                       f"for an input of shape {x.shape}")
+                if gx.data.shape != x.data.shape or gx.data.dtype != x.data.dtype:
+                    raise RuntimeError(f"{f.name}: backward gave a gradient of "
+                                       f"{_describe(gx)} for an input of {_describe(x)}")
                 key = id(x)
                 if key in grads:
                     grads[key] = (x, grads[key][1] + gx)

@@ -252,3 +252,28 @@ def test_clamp_needs_a_bound():
 def test_float16_is_refused():
     with pytest.raises(TypeError, match="float16"):
         mg.cast(mg.ones(2), "float16")
+
+
+def test_pow_at_zero_follows_torch(torch):
+    a, b = np.array([0.0, 0.0, 2.0, 0.0]), np.array([0.0, 2.0, 3.0, 1.0])
+    with np.errstate(all="ignore"):
+        compare_with_torch(torch, mg.pow, torch.pow, [a, b])
+
+
+def test_clamp_with_tensor_bounds_is_refused():
+    with pytest.raises(TypeError, match="clamp: min and max must be numbers"):
+        mg.clamp(mg.ones(2), mg.zeros(2))
+
+
+def test_backward_returning_a_wrong_dtype_is_reported():
+    class Wrong(mg.Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, gy):
+            return gy.double()
+
+    x = mg.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"wrong: backward gave a gradient of \(2,\) float64 "
+                                           r"on cpu for an input of \(2,\) float32"):
+        Wrong()(x).sum().backward()

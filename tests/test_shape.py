@@ -293,3 +293,17 @@ def test_to_device_cpu_is_identity(device):
     y = x.to(device)
     (y * 2).sum().backward()
     assert x.grad.device == "cpu" and x.grad.tolist() == [2.0, 2.0]
+
+
+def test_dim_arguments_out_of_range_are_refused():
+    x = mg.ones(2, 3)
+    with pytest.raises(ValueError, match=r"permute: \(0, -5\) is not a permutation"):
+        x.permute(0, -5)
+    with pytest.raises(IndexError, match="flatten: axis 4 is out of range"):
+        mg.flatten(x, 4)
+    with pytest.raises(ValueError, match="flatten: start_dim 1 comes after end_dim 0"):
+        mg.flatten(x, 1, 0)
+    with pytest.raises(ValueError, match=r"expand: -1 is not allowed in the new leading dims"):
+        x.expand(-1, 2, 3)
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(mg.tensor(1.0))

@@ -146,11 +146,21 @@ class Pow(Function):
     def forward(self, x0, x1):
         return x0 ** x1
 
+    # PyTorch's conventions where the formulas give 0 * inf: no gradient to a where b == 0,
+    # and none to b where a == 0 and b >= 0.
     def backward(self, gy):
         x0, x1 = self.inputs
-        g0 = gy * x1 * pow(x0, x1 - 1.0) if self.needs_input_grad[0] else None
-        g1 = gy * self.output(0) * log(x0) if self.needs_input_grad[1] else None
-        return _unbroadcast(g0, x0.data.shape), _unbroadcast(g1, x1.data.shape)
+        a, b = x0.data, x1.data
+        g0 = g1 = None
+        if self.needs_input_grad[0]:
+            g0 = gy * x1 * pow(x0, x1 - 1.0)
+            if (b == 0).any():
+                g0 = where(b == 0, 0.0, g0)
+        if self.needs_input_grad[1]:
+            base_zero = (a == 0) & (b >= 0)
+            safe = where(base_zero, 1.0, x0) if base_zero.any() else x0  # log(1) = 0 there
+            g1 = gy * self.output(0) * log(safe)
+        return _unbroadcast(g0, a.shape), _unbroadcast(g1, b.shape)
 
 
 def pow(x: Any, exponent: Any) -> Tensor:
@@ -242,6 +252,10 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
     """Limit x to [min, max] (either may be None)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    for bound in (min, max):
+        if bound is not None and not isinstance(bound, (int, float, np.number)):
+            raise TypeError(f"clamp: min and max must be numbers, got {type(bound).__name__}; "
+                            f"use maximum/minimum for tensor bounds")
     return Clamp(min, max)(x)
 
 
@@ -308,7 +322,9 @@ class Where(Function):
 def where(cond: Any, x: Any, y: Any) -> Tensor:
     """Elementwise ``x if cond else y``, broadcasting all three; no gradient for cond."""
     x, y = _pair(x, y)
-    cond = cond.data if isinstance(cond, Tensor) else backend.get_array_module(x.data).asarray(cond)
+    cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond) \
+        if not backend.is_cupy_array(cond) else cond
+    cond = backend.to_device(cond, x.device)
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
     return Where(cond)(x, y)

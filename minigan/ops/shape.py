@@ -55,7 +55,11 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims start_dim..end_dim into one."""
     if x.ndim == 0:
         return reshape(x, (1,))
-    start, end = start_dim % x.ndim, end_dim % x.ndim
+    start, = normalize_axis(start_dim, x.ndim, "flatten")
+    end, = normalize_axis(end_dim, x.ndim, "flatten")
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"for a tensor of shape {x.shape}")
     return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
 
 
@@ -86,6 +90,9 @@ def expand(x: Tensor, *shape: Any) -> Tensor:
     lead = len(shape) - x.ndim
     if lead < 0:
         raise ValueError(f"expand: shape {shape} has fewer dims than the tensor {x.shape}")
+    if any(n == -1 for n in shape[:lead]):
+        raise ValueError(f"expand: -1 is not allowed in the new leading dims of {shape} "
+                         f"(tensor of shape {x.shape})")
     shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
     return broadcast_to(x, shape)
 
@@ -108,7 +115,8 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     """Reorder the dims: output dim i is input dim ``dims[i]``."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
-    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+    if any(not -x.ndim <= d < max(x.ndim, 1) for d in dims) or \
+            sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of {x.shape}")
     axes = tuple(int(d) % max(x.ndim, 1) for d in dims)
     return x if axes == tuple(range(x.ndim)) else Permute(axes)(x)

@@ -232,3 +232,30 @@ def test_file_mode_is_that_of_a_normal_file(tmp_path):
 def test_numpy_integer_keys(tmp_path):
     mg.save({np.int64(3): "three"}, tmp_path / "k.npz")
     assert mg.load(tmp_path / "k.npz") == {3: "three"}
+
+
+# ---------------------------------------------------------------------------- property
+
+
+def _structures():
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+    arrays = hnp.arrays(st.sampled_from([np.float32, np.float64, np.int64, np.int8, np.bool_]),
+                        hnp.array_shapes(min_dims=0, max_dims=3, max_side=3))
+    leaves = (st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70)
+              | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=5) | arrays
+              | arrays.map(lambda a: mg.tensor(a) if a.dtype.kind == "f" else a))
+    keys = st.text(max_size=4) | st.integers(-5, 5)
+    return st.recursive(leaves, lambda children: st.lists(children, max_size=3)
+                        | st.tuples(children, children)
+                        | st.dictionaries(keys, children, max_size=3), max_leaves=8)
+
+
+def test_round_trip_property(tmp_path):
+    from hypothesis import given
+
+    @given(_structures())
+    def check(obj):
+        mg.save({"root": obj}, tmp_path / "p.npz")
+        _assert_same({"root": obj}, mg.load(tmp_path / "p.npz"))
+    check()

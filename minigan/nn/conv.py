@@ -93,23 +93,13 @@ class _ConvNd(Module):
         return s
 
     def _check_input(self, x: Tensor) -> None:
+        """(N, C, H, W), or one (C, H, W) image as PyTorch allows, with C = in_channels."""
         if x.ndim not in (3, 4):
             raise ValueError(f"{type(self).__name__}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) "
                              f"input, got shape {x.shape}")
         if x.shape[-3] != self.in_channels:
             raise ValueError(f"{type(self).__name__}: input of shape {x.shape} has {x.shape[-3]} "
                              f"channels but the layer expects in_channels={self.in_channels}")
-
-
-def _unbatched(forward):
-    """Let a 4-D conv take a single (C, H, W) image as PyTorch does."""
-    def wrapper(self, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        self._check_input(x)
-        if x.ndim == 3:
-            return forward(self, x.unsqueeze(0), *args, **kwargs).squeeze(0)
-        return forward(self, x, *args, **kwargs)
-    wrapper.__doc__ = forward.__doc__
-    return wrapper
 
 
 # ============================================================================ Conv2d
@@ -125,8 +115,8 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, 0, device, dtype)
 
-    @_unbatched
     def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
         padding = self.padding
         if padding == "valid":
             padding = (0, 0)
@@ -181,8 +171,8 @@ class ConvTranspose2d(_ConvNd):
             result.append(size[i] - smallest)
         return tuple(result)
 
-    @_unbatched
     def forward(self, x: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        self._check_input(x)
         return F.conv_transpose2d(x, self.weight, self.bias, stride=self.stride,
                                   padding=self.padding,
                                   output_padding=self._output_padding(x, output_size),

@@ -432,9 +432,6 @@ class Module:
                 module.state_dict(destination, prefix + name + ".", keep_vars)
         return destination
 
-    def _state_targets(self) -> "OrderedDict[str, Tensor]":
-        return self.state_dict(keep_vars=True)
-
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values into this module's parameters and buffers, in place.
 
@@ -445,7 +442,7 @@ class Module:
         """
         if not isinstance(state_dict, dict):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
-        targets = self._state_targets()
+        targets = self.state_dict(keep_vars=True)
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
         errors = []

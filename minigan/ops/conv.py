@@ -270,7 +270,11 @@ class Conv2dGradWeight(Function):
         cols = self.cols if self.cols is not None else _im2col(x, g)
         gy_rows = self.gy_rows if self.gy_rows is not None else _rows(gy)
         self.cols = self.gy_rows = None
-        gwm = _matmul(_grouped(gy_rows, g.G).transpose(0, 2, 1), _grouped(cols, g.G))
+        gy_g, cols_g = _grouped(gy_rows, g.G), _grouped(cols, g.G)
+        if cols.shape[1] >= gy_rows.shape[1]:  # BLAS splits M best: make the larger side M
+            gwm = _matmul(cols_g.transpose(0, 2, 1), gy_g).transpose(0, 2, 1)
+        else:
+            gwm = _matmul(gy_g.transpose(0, 2, 1), cols_g)            # (G, OCg, Kg)
         return _weight_from_matrix(gwm, x.shape[1] // g.G, g.KH, g.KW)
 
     def backward(self, ggw):

@@ -236,7 +236,17 @@ class Clamp(Function):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
-        return xp.clip(x, self.low, self.high)
+        y = x
+        if self.low is not None:
+            y = xp.maximum(y, self._bound(xp, x, self.low))
+        if self.high is not None:
+            y = xp.minimum(y, self._bound(xp, x, self.high))
+        return y
+
+    @staticmethod
+    def _bound(xp, x, value):
+        """The bound in x's dtype (a float32 tensor stays float32)."""
+        return xp.asarray(value, dtype=x.dtype) if x.dtype.kind == "f" else value
 
     def backward(self, gy):
         x, = self.inputs

@@ -274,7 +274,7 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], axis: int = 0,
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n or any(s < 0 for s in sizes):
             raise ValueError(f"split: sizes {sizes} do not add up to {n} (dim {axis} of {x.shape})")
-    bounds = list(np.cumsum(sizes)[:-1])
+    bounds = [int(b) for b in np.cumsum(sizes)[:-1]]
     return Split(bounds, axis)(x) if len(sizes) > 1 else (x,)
 
 

@@ -11,6 +11,7 @@ gradient, k = 1/n for 'mean' (n elements or samples) and 1 otherwise.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -296,18 +297,26 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 # 'mean' divides by sum_i (w_y)_i over non-ignored samples (PyTorch's rule).
 
 
+def _by_class(a):
+    """A per-sample (N, D) array as (N, 1, D), to broadcast over the classes; scalars as is."""
+    return a[:, None, :] if hasattr(a, "ndim") and a.ndim == 2 else a
+
+
 class _Targets:
     """The constant part of cross_entropy with class indices, in the (N, C, D) layout:
-    y (N, D) with ignored entries set to 0, valid (N, D), wy = w_y * valid (N, D),
-    the smoothed class weights (C,) and r = sum_c q (N, D)."""
+    y (N, D) with ignored entries set to 0, valid (N, D), wy = w_y * valid (N, D) and
+    r = sum_c q (N, D). Without ignored entries valid is the scalar 1, and so is wy
+    without class weights (no arrays to build or multiply)."""
 
-    def __init__(self, xp, y, C: int, weight, ignore_index: int, smoothing: float, dtype):
-        self.C, self.smoothing = C, smoothing
-        valid = y != ignore_index
-        self.y = xp.where(valid, y, 0)
-        self.valid = valid.astype(dtype)
+    def __init__(self, xp, y, C: int, weight, ignore_index: int, smoothing: float, dtype,
+                 any_ignored: bool) -> None:
+        self.C, self.smoothing, self.weight, self.shape = C, smoothing, weight, y.shape
+        if any_ignored:
+            valid = y != ignore_index
+            self.y, self.valid = xp.where(valid, y, 0), valid.astype(dtype)
+        else:
+            self.y, self.valid = y, 1.0
         self.wy = self.valid if weight is None else weight[self.y] * self.valid
-        self.weight = weight
         self.n_idx = xp.arange(y.shape[0])[:, None]
         self.d_idx = xp.arange(y.shape[1])[None, :]
         self.r = (1 - smoothing) * self.wy
@@ -315,16 +324,20 @@ class _Targets:
             total_w = C if weight is None else weight.sum()
             self.r = self.r + (smoothing / C) * total_w * self.valid
 
+    def weight_sum(self) -> float:
+        """sum_i (w_y)_i over the non-ignored samples: the 'mean' denominator."""
+        return float(self.wy.sum()) if hasattr(self.wy, "sum") else float(math.prod(self.shape))
+
     def pick(self, a):
         """a[n, y[n, d], d] for an (N, C, D) array: shape (N, D)."""
         return a[self.n_idx, self.y, self.d_idx]
 
     def dense_q(self, xp, dtype):
-        q = xp.zeros((self.y.shape[0], self.C, self.y.shape[1]), dtype=dtype)
+        q = xp.zeros((self.shape[0], self.C, self.shape[1]), dtype=dtype)
         q[self.n_idx, self.y, self.d_idx] = (1 - self.smoothing) * self.wy
         if self.smoothing:
             w = xp.ones(self.C, dtype=dtype) if self.weight is None else self.weight
-            q += (self.smoothing / self.C) * w[None, :, None] * self.valid[:, None, :]
+            q += (self.smoothing / self.C) * w[None, :, None] * _by_class(self.valid)
         return q
 
 
@@ -342,11 +355,14 @@ class CrossEntropy(Function):
         shifted = z3 - z3.max(axis=1, keepdims=True)
         e = xp.exp(shifted)
         total = e.sum(axis=1, keepdims=True)
-        logp = shifted - xp.log(total)
-        self.softmax = e / total                     # saved for the backward
-        loss = -(1 - tg.smoothing) * tg.wy * tg.pick(logp)
+        log_total = xp.log(total)
+        e /= total
+        self.softmax = e                              # saved for the backward
+        # log softmax is needed at the target class only (everywhere with smoothing)
+        loss = -(1 - tg.smoothing) * tg.wy * (tg.pick(shifted) - log_total[:, 0, :])
         if tg.smoothing:
             w = 1 if tg.weight is None else tg.weight[None, :, None]
+            logp = shifted - log_total
             loss -= (tg.smoothing / tg.C) * (logp * w).sum(axis=1) * tg.valid
         if self.reduction == "none":
             return loss.reshape(z.shape[:1] + z.shape[2:])
@@ -366,11 +382,11 @@ class CrossEntropyGrad(Function):
 
     def forward(self, z, gy):
         tg = self.targets
-        g = self.softmax * tg.r[:, None, :]
+        g = self.softmax * _by_class(tg.r)
         g[tg.n_idx, tg.y, tg.d_idx] -= (1 - tg.smoothing) * tg.wy
         if tg.smoothing:
             w = 1 if tg.weight is None else tg.weight[None, :, None]
-            g -= (tg.smoothing / tg.C) * w * tg.valid[:, None, :]
+            g -= (tg.smoothing / tg.C) * w * _by_class(tg.valid)
         if self.reduction == "none":
             g *= gy.reshape(g.shape[0], 1, -1)
         else:
@@ -384,10 +400,11 @@ class CrossEntropyGrad(Function):
         xp = backend.get_array_module(z.data)
         tg = self.targets
         N, C = z.shape[:2]
-        shape3 = (N, C, tg.y.shape[1])
+        shape3 = (N, C, tg.shape[1])
         ggz = reshape(ggz, shape3)
         s = exp(log_softmax(reshape(z, shape3), 1))
-        r = Tensor._wrap(tg.r[:, None, :])
+        r = _by_class(tg.r)
+        r = Tensor._wrap(r) if hasattr(r, "ndim") else r
         gz = ggy = None
         if self.needs_input_grad[0]:
             k = reshape(gy, (N, 1, -1)) if self.reduction == "none" \
@@ -457,15 +474,20 @@ def _cross_entropy_indices(input, target, weight, ignore_index, reduction, smoot
                          f"{input.shape} (expected {(N,) + spatial} for class indices, or "
                          f"{input.shape} for class probabilities)")
     xp = backend.get_array_module(input.data)
-    D = int(np.prod(spatial, dtype=np.int64))
-    y = target.data.reshape(N, D)
-    bad = (y != ignore_index) & ((y < 0) | (y >= C))
-    if bool(bad.any()):
-        raise IndexError(f"{op}: target {int(y[bad][0])} is out of bounds for {C} classes "
-                         f"(input {input.shape})")
+    y = target.data.reshape(N, math.prod(spatial))
+    any_ignored = False
+    if y.size and (int(y.min()) < 0 or int(y.max()) >= C):  # two reductions on the usual path
+        ignored = y == ignore_index
+        bad = ~ignored & ((y < 0) | (y >= C))
+        if bool(bad.any()):
+            raise IndexError(f"{op}: target {int(y[bad][0])} is out of bounds for {C} classes "
+                             f"(input {input.shape})")
+        any_ignored = bool(ignored.any())
+    elif 0 <= ignore_index < C:
+        any_ignored = bool((y == ignore_index).any())
     w = None if weight is None else weight.data
-    targets = _Targets(xp, y, C, w, ignore_index, smoothing, input.dtype)
-    denominator = float(targets.wy.sum()) if reduction == "mean" else 1.0
+    targets = _Targets(xp, y, C, w, ignore_index, smoothing, input.dtype, any_ignored)
+    denominator = targets.weight_sum() if reduction == "mean" else 1.0
     return CrossEntropy(targets, reduction, denominator)(input)
 
 

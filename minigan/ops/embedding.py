@@ -28,15 +28,13 @@ def _scatter_rows(xp, index, values, rows: int):
         return out
     order = xp.argsort(index)
     sorted_index = index[order]
-    first = xp.empty(n, dtype=bool)
-    first[0] = True
-    xp.not_equal(sorted_index[1:], sorted_index[:-1], out=first[1:])
-    position = xp.arange(n)
-    rank = position - xp.maximum.accumulate(xp.where(first, position, 0))
+    # rank of each occurrence among equal indices: its position minus its run's first one
+    rank = xp.arange(n) - xp.searchsorted(sorted_index, sorted_index, side="left")
     levels = int(rank.max()) + 1
     if levels > 32:
         backend.scatter_add(out, index, values)
         return out
+    first = rank == 0
     out[sorted_index[first]] = values[order[first]]
     for level in range(1, levels):
         at = rank == level

@@ -1,10 +1,15 @@
 """Forward + backward time of the normalisation, activation and dropout kernels against
 torch.nn.functional at DCGAN-28 sizes (batch 64, float32, torch on 2 threads).
 
-Each case runs minigan and PyTorch alternately (A B A B ...) in one process and reports
+Each case runs minigan and PyTorch alternately (A B A B ...) in one process, with the
+gradients reset before each step (so neither pays for accumulating into .grad), and reports
 the medians and their ratio (minigan / torch; the target is <= 1.5).
 
-    python benchmarks/norm_act_speed.py [--repeats 40] [--case leaky]
+    python benchmarks/norm_act_speed.py [--repeats 40] [--case leaky] [--threads 2]
+
+``--threads`` sets PyTorch's intra-op threads and NumPy's BLAS threads (threadpoolctl);
+on a busy machine, ``--threads 1`` compares the kernels without the scheduling noise that
+hits multi-threaded code hardest.
 """
 from __future__ import annotations
 
@@ -56,10 +61,16 @@ def _time(fn) -> float:
     return time.perf_counter() - start
 
 
-def run(repeats: int, only: str | None) -> None:
+def run(repeats: int, only: str | None, threads: int) -> None:
     import torch
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(threads)
+    except ImportError:
+        pass
     rng = np.random.default_rng(0)
+    print(f"torch {torch.__version__}, {threads} thread(s); numpy {np.__version__}")
     print(f"{'case':34s} {'minigan ms':>10s} {'torch ms':>9s} {'ratio':>6s}")
     for name, shape, pshape, ours, theirs in _cases(torch):
         if only and only not in name:
@@ -73,9 +84,13 @@ def run(repeats: int, only: str | None) -> None:
         mgy, tgy = mg.tensor(gy), torch.tensor(gy)
 
         def step_ours():
+            for t in mx:
+                t.grad = None
             ours(*mx).backward(mgy)
 
         def step_theirs():
+            for t in tx:
+                t.grad = None
             theirs(*tx).backward(tgy)
 
         for _ in range(3):
@@ -92,5 +107,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--case", default=None, help="run only cases whose name contains this")
+    parser.add_argument("--threads", type=int, default=2, help="torch and BLAS threads")
     args = parser.parse_args()
-    run(args.repeats, args.case)
+    run(args.repeats, args.case, args.threads)

@@ -282,6 +282,8 @@ def test_cross_entropy_all_ignored_mean_is_nan(device, torch):
     expected = torch.nn.functional.cross_entropy(torch.zeros(2, 3, dtype=torch.float64),
                                                  torch.tensor(y))
     assert np.isnan(loss.item()) and np.isnan(expected.item())
+    loss.backward()
+    np.testing.assert_array_equal(z.grad.numpy(), np.zeros((2, 3)))  # torch: zeros too
     assert F.cross_entropy(z, mg.tensor(y, device=device), reduction="sum").item() == 0.0
 
 

@@ -390,7 +390,9 @@ class CrossEntropyGrad(Function):
         if self.reduction == "none":
             g *= gy.reshape(g.shape[0], 1, -1)
         else:
-            g *= gy / gy.dtype.type(self.denominator) if self.reduction == "mean" else gy
+            # all samples ignored ('mean' over nothing): g is 0 and stays 0, as in PyTorch
+            scale = 1 / self.denominator if self.denominator else 0.0
+            g *= gy * gy.dtype.type(scale) if self.reduction == "mean" else gy
         return g.reshape(z.shape)
 
     def backward(self, ggz):

@@ -92,7 +92,7 @@ class Softmax(Function):
         s = _row_sum(z, self.axis)
         if self.safe:
             s = xp.where(s == 0, 1, s).astype(z.dtype, copy=False)
-        z /= s
+        z *= 1 / s  # one division per row, then a multiply per entry
         return z
 
     def backward(self, gy):
@@ -114,7 +114,8 @@ class SoftmaxGrad(Function):
     def forward(self, y, gy):
         gx = y * gy
         s = _row_sum(gx, self.axis)
-        gx -= y * s
+        backend.get_array_module(y).subtract(gy, s, out=gx)
+        gx *= y
         return gx
 
     def backward(self, h):

@@ -7,7 +7,9 @@ the medians and their ratio (minigan / torch; the target is <= 1.5).
     python benchmarks/linear_loss_speed.py [--repeats 60] [--case linear] [--threads 2]
 
 ``--threads`` sets both torch's threads and the BLAS threads NumPy uses (threadpoolctl); on a
-busy machine ``--threads 1`` keeps spinning worker threads from distorting either side.
+busy machine ``--threads 1`` keeps spinning worker threads from distorting either side, and
+``--clock cpu`` (implies one thread) times the CPU time of the calling thread instead of the
+wall clock, so time spent descheduled by other processes does not count.
 """
 from __future__ import annotations
 
@@ -57,10 +59,13 @@ def _cases(torch, rng):
     ]
 
 
+_clock = time.perf_counter
+
+
 def _time(fn) -> float:
-    start = time.perf_counter()
+    start = _clock()
     fn()
-    return time.perf_counter() - start
+    return _clock() - start
 
 
 def run(repeats: int, only: str | None, threads: int) -> None:
@@ -103,7 +108,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=60)
     parser.add_argument("--case", default=None, help="run only cases whose name contains this")
     parser.add_argument("--threads", type=int, default=2, help="torch and BLAS threads")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall clock, or the calling thread's CPU time (forces 1 thread)")
     args = parser.parse_args()
+    if args.clock == "cpu":
+        global _clock
+        _clock, args.threads = time.thread_time, 1
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # without it NumPy's BLAS keeps its default thread count

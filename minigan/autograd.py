@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import re
 import weakref
 from typing import Any, Callable, Iterable, Sequence
 
@@ -338,10 +339,13 @@ def _wrap_output(y: Any) -> Tensor:
     return Tensor._wrap(y)
 
 
+_NAMED = re.compile(r"^[a-z][a-z0-9_.]*: ")
+
+
 def _named_error(f: "Function", exc: Exception, tensors: tuple) -> Exception:
     """The same kind of error, its message prefixed with the op and the input shapes."""
     message = str(exc)
-    if not message.startswith(f.name + ":"):
+    if not _NAMED.match(message):  # kernels that name themselves ("conv2d: ...") stay as they are
         shapes = ", ".join(str(t.shape) for t in tensors)
         message = f"{f.name}: {message} (inputs of shape {shapes})"
     kind = type(exc) if type(exc) in (ValueError, IndexError) else (

@@ -26,14 +26,17 @@ Derivatives (conv is bilinear in x and w):
     ConvTranspose2d:  gy = conv(gx, w)            gw = gradweight(gx, y)     gb = sum gx
     Conv2dGradWeight: gx = conv^T(gy, ggw)        ggy = conv(x, ggw)
 
-How: ``_im2col`` turns the padded input into columns cols (G, Cg*KH*KW, L) through a
-strided view (no copy until the GEMM layout is made), so conv is one GEMM
-w (G, OCg, Cg*KH*KW) @ cols. ``_col2im`` is its adjoint: it adds columns back into an
-image with one strided ``+=`` per kernel offset (KH*KW of them, no scatter-add).
-Arrays are made "channel-major" (C, N, H, W in memory, shown to the user as an
-(N, C, H, W) view) because that is the layout the GEMMs read and write: the output of a
-conv is the GEMM result itself, and the next conv (or the gradient coming back) reads it
-without a transpose copy.
+How: ``_im2col`` turns the padded input into columns cols (L, KH*KW*C) (one row per output
+position) through a strided view that one copy makes contiguous, so conv is one GEMM
+cols @ w^T (per group: a batched GEMM). ``_col2im`` is its adjoint: it adds columns back
+into an image with one strided ``+=`` per kernel offset (KH*KW of them, no scatter-add).
+
+Layout: images are handled channels-last in memory (N, H, W, C), shown to the user as an
+(N, C, H, W) view, because that is what the GEMMs read and write: a conv's output is the
+GEMM result itself (no transpose copy), element-wise ops keep the layout, so the next conv
+and the gradient coming back read it without a copy, and with C innermost every copy in
+im2col / col2im moves runs of C (or KW*C) contiguous floats instead of a few pixels.
+A plain NCHW input costs one transpose copy (folded into the padding copy).
 """
 from __future__ import annotations
 
@@ -47,7 +50,8 @@ from ..autograd import Function, Tensor
 
 
 class _Geometry(NamedTuple):
-    """Everything about one convolution but the batch and channel counts' contents."""
+    """The sizes and hyper-parameters of one convolution x (N, C, H, W) -> y (N, OC, OH, OW);
+    the batch and channel counts come from the arrays."""
     H: int
     W: int
     OH: int
@@ -84,9 +88,11 @@ def _conv_out(size: int, k: int, s: int, p: int, d: int) -> int:
 
 def _rows(a):
     """(N, C, H, W) -> (N*H*W, C), one row per pixel: free when ``a`` is channels-last in
-    memory (as every conv output is), one transpose copy otherwise."""
+    memory (as every conv output is), one transpose copy otherwise. Always contiguous: a
+    broadcast gradient (zero strides, from ``sum()``) would send BLAS to a slow path."""
     N, C, H, W = a.shape
-    return a.transpose(0, 2, 3, 1).reshape(N * H * W, C)
+    xp = backend.get_array_module(a)
+    return xp.ascontiguousarray(a.transpose(0, 2, 3, 1).reshape(N * H * W, C))
 
 
 def _image(rows, N: int, H: int, W: int):
@@ -116,13 +122,15 @@ def _matmul(a, b):
 def _weight_matrix(w, G: int):
     """w (OC, Cg, KH, KW) -> (G, OCg, KH*KW*Cg), columns ordered like the im2col columns."""
     OC, Cg, KH, KW = w.shape
-    return w.reshape(G, OC // G, Cg, KH, KW).transpose(0, 1, 3, 4, 2).reshape(G, OC // G, -1)
+    m = w.reshape(G, OC // G, Cg, KH, KW).transpose(0, 1, 3, 4, 2).reshape(G, OC // G, -1)
+    return backend.get_array_module(w).ascontiguousarray(m)
 
 
 def _weight_from_matrix(m, Cg: int, KH: int, KW: int):
     """Inverse of ``_weight_matrix``: (G, OCg, KH*KW*Cg) -> (OC, Cg, KH, KW), contiguous."""
     G, OCg = m.shape[:2]
-    return m.reshape(G, OCg, KH, KW, Cg).transpose(0, 1, 4, 2, 3).reshape(G * OCg, Cg, KH, KW)
+    w = m.reshape(G, OCg, KH, KW, Cg).transpose(0, 1, 4, 2, 3).reshape(G * OCg, Cg, KH, KW)
+    return backend.get_array_module(m).ascontiguousarray(w)
 
 
 def _add_bias(y, b):
@@ -154,7 +162,7 @@ def _im2col(x, g: _Geometry):
     view = xp.lib.stride_tricks.as_strided(
         xpad, shape=(N, g.OH, g.OW, g.G, g.KH, g.KW, Cg),
         strides=(sn, sh * S_h, sw * S_w, sc * Cg, sh * D_h, sw * D_w, sc))
-    return view.reshape(N * g.OH * g.OW, -1)
+    return xp.ascontiguousarray(view.reshape(N * g.OH * g.OW, -1))
 
 
 def _col2im(cols, N: int, C: int, g: _Geometry):
@@ -305,8 +313,9 @@ def _check_tensors(op: str, x: Tensor, w: Tensor, b: Tensor | None) -> None:
 
 
 def _check_groups(op: str, groups, in_ch: int, out_ch: int, x: Tensor, w: Tensor) -> int:
-    if not isinstance(groups, int) or groups < 1:
+    if not hasattr(groups, "__index__") or int(groups) < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    groups = int(groups)
     if in_ch % groups or out_ch % groups:
         raise ValueError(f"{op}: groups={groups} must divide both the input channels ({in_ch}) "
                          f"and the output channels ({out_ch}); input {x.shape}, weight {w.shape}")

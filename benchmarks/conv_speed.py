@@ -25,22 +25,15 @@ class ConvCase(NamedTuple):
     padding: int
     output_padding: int
     x_grad: bool         # the first layer of D never needs the image gradient
-    x_cl: bool           # in the network, x arrives channels-last in memory (made by a conv)
-    gy_cl: bool          # ... and so does the gradient of the output
 
 
 CASES = [
-    ConvCase("D conv1", "conv", (64, 1, 28, 28), (64, 1, 5, 5), 2, 2, 0, False, False, True),
-    ConvCase("D conv2", "conv", (64, 64, 14, 14), (128, 64, 5, 5), 2, 2, 0, True, True, False),
-    ConvCase("G deconv1", "deconv", (64, 256, 7, 7), (256, 128, 5, 5), 1, 2, 0, True, False, True),
-    ConvCase("G deconv2", "deconv", (64, 128, 7, 7), (128, 64, 5, 5), 2, 2, 1, True, True, True),
-    ConvCase("G deconv3", "deconv", (64, 64, 14, 14), (64, 1, 5, 5), 2, 2, 1, True, True, True),
+    ConvCase("D conv1", "conv", (64, 1, 28, 28), (64, 1, 5, 5), 2, 2, 0, False),
+    ConvCase("D conv2", "conv", (64, 64, 14, 14), (128, 64, 5, 5), 2, 2, 0, True),
+    ConvCase("G deconv1", "deconv", (64, 256, 7, 7), (256, 128, 5, 5), 1, 2, 0, True),
+    ConvCase("G deconv2", "deconv", (64, 128, 7, 7), (128, 64, 5, 5), 2, 2, 1, True),
+    ConvCase("G deconv3", "deconv", (64, 64, 14, 14), (64, 1, 5, 5), 2, 2, 1, True),
 ]
-
-
-def _channels_last(a: np.ndarray) -> np.ndarray:
-    """The same (N, C, H, W) values, stored channels-last (what minigan's conv outputs are)."""
-    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
 
 
 def _kwargs(case: ConvCase) -> dict:
@@ -50,20 +43,15 @@ def _kwargs(case: ConvCase) -> dict:
     return kw
 
 
-def minigan_step(case: ConvCase, seed: int = 0, layout: str = "nchw") -> Callable[[], None]:
+def minigan_step(case: ConvCase, seed: int = 0) -> Callable[[], None]:
     """A closure running one forward + backward of ``case`` in minigan.
 
-    ``layout`` "nchw": x and the output gradient are plain contiguous NCHW arrays (the worst
-    case: each costs a transpose copy). "net": they have the memory layout they have inside
-    DCGAN-28, where the tensors made by a conv (and the element-wise ops after it) are
-    channels-last."""
+    x and the output gradient are plain contiguous NCHW arrays, as torch gets them (minigan
+    works channels-last inside, so this includes a transpose copy of each)."""
     import minigan as mg
     import minigan.functional as F
     rng = np.random.default_rng(seed)
-    net = layout == "net"
-    x_data = rng.standard_normal(case.x, dtype=np.float32)
-    x = mg.tensor(_channels_last(x_data) if net and case.x_cl else x_data,
-                  requires_grad=case.x_grad)
+    x = mg.tensor(rng.standard_normal(case.x, dtype=np.float32), requires_grad=case.x_grad)
     w = mg.tensor(rng.standard_normal(case.w, dtype=np.float32) * 0.05, requires_grad=True)
     fn = F.conv2d if case.kind == "conv" else F.conv_transpose2d
     kw = _kwargs(case)
@@ -74,8 +62,7 @@ def minigan_step(case: ConvCase, seed: int = 0, layout: str = "nchw") -> Callabl
         nonlocal gy
         y = fn(x, w, **kw)
         if gy is None:
-            gy_data = rng.standard_normal(y.shape, dtype=np.float32)
-            gy = mg.tensor(_channels_last(gy_data) if net and case.gy_cl else gy_data)
+            gy = mg.tensor(rng.standard_normal(y.shape, dtype=np.float32))
         mg.grad(y, wanted, gy)
     return step
 
@@ -109,10 +96,10 @@ def blas_threads() -> int:
         return 1
 
 
-def compare(case: ConvCase, repeats: int = 15, layout: str = "nchw") -> tuple[float, ...]:
+def compare(case: ConvCase, repeats: int = 15) -> tuple[float, ...]:
     """Median and best seconds (minigan, torch) of one forward + backward, interleaved A B A B:
     (median minigan, median torch, min minigan, min torch)."""
-    a, b = minigan_step(case, layout=layout), torch_step(case)
+    a, b = minigan_step(case), torch_step(case)
     a(), b(), a(), b()  # warm up (allocations, thread pools)
     ta, tb, ca, cb = [], [], [], []
     for _ in range(repeats):
@@ -137,8 +124,6 @@ def main() -> None:
                         help="threads for both (default: NumPy's BLAS threads); with 1, the "
                              "CPU time of the calling thread is reported too, which other "
                              "processes on a busy machine barely disturb")
-    parser.add_argument("--layout", choices=["nchw", "net"], default="nchw",
-                        help="memory layout of minigan's x and output gradient (see minigan_step)")
     args = parser.parse_args()
     import torch
     threads = args.threads or blas_threads()
@@ -149,13 +134,13 @@ def main() -> None:
     except ImportError:  # pragma: no cover
         pass
     print(f"float32, batch 64, forward+backward, {threads} thread(s), {args.repeats} repeats, "
-          f"minigan inputs {args.layout}; ratio = minigan / torch (medians; and of the minima)")
+          f"ratio = minigan / torch (medians; and of the minima)")
     print(f"{'case':<10} {'x':>18} {'w':>18}  {'minigan ms':>10} {'torch ms':>9} {'ratio':>6}"
           f" {'min-ratio':>9}" + (f" {'cpu-ratio':>9}" if threads == 1 else ""))
     for case in CASES:
         if args.case and args.case.lower() not in case.name.lower().replace(" ", ""):
             continue
-        ta, tb, ma, mb, ca, cb = compare(case, args.repeats, args.layout)
+        ta, tb, ma, mb, ca, cb = compare(case, args.repeats)
         print(f"{case.name:<10} {str(case.x):>18} {str(case.w):>18}  {ta * 1e3:10.2f} "
               f"{tb * 1e3:9.2f} {ta / tb:6.2f} {ma / mb:9.2f}"
               + (f" {ca / cb:9.2f}" if threads == 1 else ""))

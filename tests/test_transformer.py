@@ -360,3 +360,18 @@ def test_encoder_layer_dropout_in_training(device):
     assert not np.allclose(a.numpy(), b.numpy())
     b.sum().backward()
     assert all(p.grad is not None for p in layer.parameters())
+
+
+@_needs("layer_norm", "dropout", "relu", "gelu")
+def test_encoder_layer_unbatched_and_causal_hint_match_torch(device, torch):
+    torch.manual_seed(4)
+    tlayer = torch.nn.TransformerEncoderLayer(6, 3, 12, dropout=0.0, dtype=torch.float64)
+    layer = nn.TransformerEncoderLayer(6, 3, 12, dropout=0.0, device=device, dtype="float64")
+    _copy_torch_state(layer, tlayer)
+    x = np.random.default_rng(6).standard_normal((5, 6))
+    causal = np.triu(np.ones((5, 5), bool), 1)
+
+    def call(m, xs, lib):
+        mask = mg.tensor(causal, device=device) if lib == "mg" else torch.tensor(causal)
+        return m(xs[0], src_mask=mask, is_causal=True)
+    _run_both(torch, layer, tlayer, [x], call, 1e-10, 1e-12)

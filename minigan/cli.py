@@ -92,7 +92,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"training DCGAN-28 for {c.steps} steps on {len(trainer.batches.arrays[0])} images "
               f"({'shipped MNIST subset' if c.data is None else c.data}), batch {c.batch_size}, "
               f"{c.optimizer} lr {c.lr:g}, device {c.device}; writing to {c.out}/")
-    summary = trainer.run(progress=not args.quiet)
+    try:
+        summary = trainer.run(progress=not args.quiet)
+    except FloatingPointError as exc:  # diverged: the last good checkpoint is left as it was
+        raise CliError(str(exc)) from None
     out = trainer.config.out
     verb = "stopped (Ctrl-C) at" if summary["interrupted"] else "done:"
     print(f"{verb} step {summary['steps']} in {summary['seconds']:.0f} s "
@@ -206,7 +209,7 @@ def add_gan_commands(sub) -> None:
     p.set_defaults(func=cmd_train)
     models = p.add_subparsers(dest="model", metavar="MODEL")
     c = models.add_parser("classifier", help="train the digit classifier used by 'minigan eval'")
-    c.add_argument("--epochs", type=int, default=15)
+    c.add_argument("--epochs", type=int, default=20)
     c.add_argument("--batch-size", type=int, default=64)
     c.add_argument("--lr", type=float, default=1e-3)
     c.add_argument("--seed", type=int, default=0)

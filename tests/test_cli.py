@@ -158,3 +158,23 @@ def test_example_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "step     2" in result.stdout
     assert sorted(p.name for p in (tmp_path / "ex").iterdir()) == ["step_0001.png", "step_0002.png"]
+
+
+def test_ctrl_c_saves_a_checkpoint(tmp_path):
+    """A real SIGINT: the step in progress finishes, a checkpoint is saved, exit code 130."""
+    import signal
+    import time
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "minigan.cli", "train", "--steps", "1000",
+                             "--batch-size", "4", "--limit", "32", "--quiet", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = out / "log.jsonl"
+    deadline = time.time() + 90
+    while time.time() < deadline and not (log.exists() and log.read_text().count("\n") >= 2):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "stopped (Ctrl-C) at step" in stdout
+    steps = log.read_text().count("\n")
+    assert mg.load(out / "checkpoint.npz")["step"] == steps >= 2

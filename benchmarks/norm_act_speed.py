@@ -5,11 +5,11 @@ Each case runs minigan and PyTorch alternately (A B A B ...) in one process, wit
 gradients reset before each step (so neither pays for accumulating into .grad), and reports
 the medians and their ratio (minigan / torch; the target is <= 1.5).
 
-    python benchmarks/norm_act_speed.py [--repeats 40] [--case leaky] [--threads 2]
+    python benchmarks/norm_act_speed.py [--repeats 40] [--case leaky] [--threads 2] [--cpu]
 
-``--threads`` sets PyTorch's intra-op threads and NumPy's BLAS threads (threadpoolctl);
-on a busy machine, ``--threads 1`` compares the kernels without the scheduling noise that
-hits multi-threaded code hardest.
+``--threads`` sets PyTorch's intra-op threads and NumPy's BLAS threads (threadpoolctl).
+On a busy machine, ``--threads 1 --cpu`` compares the kernels by the process's CPU time,
+which does not count the time spent waiting for a core (wall time does).
 """
 from __future__ import annotations
 
@@ -55,13 +55,14 @@ def _cases(torch):
     ]
 
 
-def _time(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def run(repeats: int, only: str | None, threads: int, cpu: bool) -> None:
+    clock = time.process_time if cpu else time.perf_counter
 
+    def _time(fn) -> float:
+        start = clock()
+        fn()
+        return clock() - start
 
-def run(repeats: int, only: str | None, threads: int) -> None:
     import torch
     torch.set_num_threads(threads)
     try:
@@ -70,7 +71,8 @@ def run(repeats: int, only: str | None, threads: int) -> None:
     except ImportError:
         pass
     rng = np.random.default_rng(0)
-    print(f"torch {torch.__version__}, {threads} thread(s); numpy {np.__version__}")
+    print(f"torch {torch.__version__}, {threads} thread(s); numpy {np.__version__}; "
+          f"{'CPU' if cpu else 'wall'} time, medians of {repeats}")
     print(f"{'case':34s} {'minigan ms':>10s} {'torch ms':>9s} {'ratio':>6s}")
     for name, shape, pshape, ours, theirs in _cases(torch):
         if only and only not in name:
@@ -108,5 +110,6 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--case", default=None, help="run only cases whose name contains this")
     parser.add_argument("--threads", type=int, default=2, help="torch and BLAS threads")
+    parser.add_argument("--cpu", action="store_true", help="time with CPU time, not wall time")
     args = parser.parse_args()
-    run(args.repeats, args.case, args.threads)
+    run(args.repeats, args.case, args.threads, args.cpu)

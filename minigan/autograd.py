@@ -202,6 +202,14 @@ class Tensor:
         """The data as a NumPy array (copied from the GPU when needed; shares memory on CPU)."""
         return backend.as_numpy(self.data)
 
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(t)`` for CPU tensors (no gradient flows through NumPy)."""
+        if backend.is_cupy_array(self.data):
+            raise TypeError(f"cannot convert a tensor on {self.device} to a NumPy array "
+                            f"implicitly; use .numpy() (copies to the host)")
+        array = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return array.copy() if copy else array
+
     def item(self) -> float | int | bool:
         if self.data.size != 1:
             raise ValueError(f"item(): only one-element tensors, got shape {self.shape}")

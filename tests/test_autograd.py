@@ -427,3 +427,12 @@ def test_docs_autograd_examples_run():
             continue
         exec(compile(block, "docs/autograd.md", "exec"), namespace)
     assert namespace["h"].tolist() == [6.0, 12.0]
+
+
+def test_numpy_interop():
+    x = mg.tensor([1.0, 2.0])
+    assert isinstance(np.asarray(x), np.ndarray) and np.asarray(x).dtype == np.float32
+    np.testing.assert_allclose(x, [1.0, 2.0])
+    y = np.ones(2, dtype=np.float32) * x  # NumPy on the left still gives a Tensor
+    assert isinstance(y, mg.Tensor) and y.tolist() == [1.0, 2.0]
+    assert isinstance(np.float32(2.0) * x, mg.Tensor)

@@ -222,3 +222,55 @@ def scatter_add(target, index, values) -> None:
         cupyx.scatter_add(target, index, values)
     else:
         np.add.at(target, index, values)
+
+
+# ---------------------------------------------------------------------------- parallel parts
+
+# Below this many elements a copy is too short to be worth starting threads for.
+PARALLEL_MIN_ELEMENTS = 1 << 20
+
+
+def cpu_workers() -> int:
+    """Threads for splitting big NumPy copies: the cores this process may run on (<= 8),
+    or ``MINIGAN_NUM_THREADS`` when set (1 turns the splitting off)."""
+    import os
+    env = os.environ.get("MINIGAN_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def run_in_parts(fn, n: int, elements: int, like: Any) -> None:
+    """Call ``fn(part)`` for slices ``part`` that cover ``range(n)`` (a first axis), in
+    parallel threads when that pays: NumPy releases the GIL inside copies and ufunc loops,
+    so a big strided copy split along its first axis runs on every core (BLAS already does
+    this for matrix products; plain NumPy copies are single-threaded). ``elements`` is the
+    size of the whole job. On a GPU (CuPy) or for small jobs: one call, ``fn(slice(0, n))``.
+    The parts must write disjoint memory."""
+    workers = 1 if is_cupy_array(like) or elements < PARALLEL_MIN_ELEMENTS else min(cpu_workers(), n)
+    if workers <= 1:
+        fn(slice(0, n))
+        return
+    import threading
+    bounds = [n * i // workers for i in range(workers + 1)]
+    parts = [slice(bounds[i], bounds[i + 1]) for i in range(workers)]
+    errors: list[BaseException] = []
+
+    def run(part: slice) -> None:
+        try:
+            fn(part)
+        except BaseException as exc:  # re-raised in the caller below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(part,), daemon=True) for part in parts[1:]]
+    for t in threads:
+        t.start()
+    run(parts[0])
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]

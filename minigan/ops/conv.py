@@ -146,15 +146,19 @@ def _im2col(x, g: _Geometry):
     """x (N, C, H, W) -> cols (L, G*KH*KW*Cg): row (n, oh, ow) holds the window
     x[n, c, oh*S + kh*D - P, ow*S + kw*D - P] ordered (group, kh, kw, cg).
 
-    A strided view of the padded channels-last input (no copy) made contiguous by one
-    reshape; with channels last each window row is KW*Cg contiguous floats (D = 1)."""
+    A strided view of the padded channels-last input (no copy) made contiguous by one copy;
+    with channels last each window row is KW*Cg contiguous floats (D = 1). The copies are
+    split over the batch between threads on a multi-core CPU (``backend.run_in_parts``)."""
     xp = backend.get_array_module(x)
     N, C, H, W = x.shape
     (ph, pw), (S_h, S_w), (D_h, D_w) = g.P, g.S, g.D
     xt = x.transpose(0, 2, 3, 1)                                   # (N, H, W, C)
     if ph or pw:
         xpad = xp.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
-        xpad[:, ph:ph + H, pw:pw + W] = xt
+
+        def pad(part):
+            xpad[part, ph:ph + H, pw:pw + W] = xt[part]
+        backend.run_in_parts(pad, N, x.size, x)
     else:
         xpad = xt
     sn, sh, sw, sc = xpad.strides
@@ -162,7 +166,12 @@ def _im2col(x, g: _Geometry):
     view = xp.lib.stride_tricks.as_strided(
         xpad, shape=(N, g.OH, g.OW, g.G, g.KH, g.KW, Cg),
         strides=(sn, sh * S_h, sw * S_w, sc * Cg, sh * D_h, sw * D_w, sc))
-    return xp.ascontiguousarray(view.reshape(N * g.OH * g.OW, -1))
+    cols = xp.empty(view.shape, dtype=x.dtype)
+
+    def copy(part):
+        cols[part] = view[part]
+    backend.run_in_parts(copy, N, cols.size, x)
+    return cols.reshape(N * g.OH * g.OW, -1)
 
 
 def _col2im(cols, N: int, C: int, g: _Geometry):
@@ -170,18 +179,23 @@ def _col2im(cols, N: int, C: int, g: _Geometry):
 
     x[n, c, oh*S + kh*D - P, ow*S + kw*D - P] += cols[(n, oh, ow), (kh, kw, c)], one strided
     ``+=`` per kernel offset (KH*KW of them: overlaps add up, no scatter-add; each one
-    moves rows of C contiguous floats). The padding is cut off at the end."""
+    moves rows of C contiguous floats). The padding is cut off at the end. Images of the
+    batch do not overlap, so threads may take a part of the batch each."""
     xp = backend.get_array_module(cols)
     (ph, pw), (S_h, S_w), (D_h, D_w) = g.P, g.S, g.D
     G, Cg = g.G, C // g.G
     c7 = cols.reshape(N, g.OH, g.OW, G, g.KH, g.KW, Cg)
     out = xp.zeros((N, g.H + 2 * ph, g.W + 2 * pw, G, Cg), dtype=cols.dtype)
     h_span, w_span = S_h * (g.OH - 1) + 1, S_w * (g.OW - 1) + 1
-    for kh in range(g.KH):
-        h0 = kh * D_h
-        for kw in range(g.KW):
-            w0 = kw * D_w
-            out[:, h0:h0 + h_span:S_h, w0:w0 + w_span:S_w] += c7[:, :, :, :, kh, kw]
+
+    def add(part):
+        o, c = out[part], c7[part]
+        for kh in range(g.KH):
+            h0 = kh * D_h
+            for kw in range(g.KW):
+                w0 = kw * D_w
+                o[:, h0:h0 + h_span:S_h, w0:w0 + w_span:S_w] += c[:, :, :, :, kh, kw]
+    backend.run_in_parts(add, N, cols.size, cols)
     out = out.reshape(N, g.H + 2 * ph, g.W + 2 * pw, C)
     return out[:, ph:ph + g.H, pw:pw + g.W].transpose(0, 3, 1, 2)
 

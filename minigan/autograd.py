@@ -538,12 +538,16 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
             queued.add(id(f))
             heapq.heappush(heap, (-f.generation, next(counter), f))
 
+    # grad(): run only the functions on a path to a wanted tensor, and ask them only for
+    # the input gradients that lead there (a gradient penalty skips the weight gradients)
+    needed = None if wanted is None else _needed_functions(roots, wanted)
+
     with set_grad_enabled(create_graph):
         for root, g in zip(roots, root_grads):
             if not root.requires_grad:
                 raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
             _accumulate(grads, root, _grad_as_tensor(g, root))
-            if root.creator is not None:
+            if root.creator is not None and (needed is None or id(root.creator) in needed):
                 push(root.creator)
 
         while heap:
@@ -576,14 +580,24 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                 xp = backend.get_array_module(f.inputs[0].data)
                 gys = [g if g is not None else Tensor._wrap(xp.zeros(shape, dtype=dtype))
                        for g, (shape, dtype) in zip(gys, f._output_meta)]
-            gxs = f.backward(*gys)
+            needs = f.needs_input_grad
+            if needed is None:
+                gxs = f.backward(*gys)
+            else:
+                f.needs_input_grad = tuple(
+                    n and (id(x) in wanted or (x.creator is not None and id(x.creator) in needed))
+                    for x, n in zip(f.inputs, needs))
+                try:
+                    gxs = f.backward(*gys)
+                finally:
+                    needs, f.needs_input_grad = f.needs_input_grad, needs
             if type(gxs) is not tuple:
                 gxs = (gxs,)
             if len(gxs) != len(f.inputs):
                 raise RuntimeError(f"{f.name}: backward returned {len(gxs)} gradients for "
                                    f"{len(f.inputs)} inputs")
-            for x, gx, needed in zip(f.inputs, gxs, f.needs_input_grad):
-                if gx is None or not needed:
+            for x, gx, need in zip(f.inputs, gxs, needs):
+                if gx is None or not need:
                     continue
                 if gx.data.shape != x.data.shape or gx.data.dtype != x.data.dtype:
                     raise RuntimeError(f"{f.name}: backward gave a gradient of "
@@ -594,7 +608,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                 else:
                     grads[key] = (x, gx)
                 creator = x.creator
-                if creator is not None and id(creator) not in queued:
+                if creator is not None and id(creator) not in queued and (
+                        needed is None or id(creator) in needed):
                     queued.add(id(creator))
                     heapq.heappush(heap, (-creator.generation, next(counter), creator))
             if not retain_graph:
@@ -617,6 +632,27 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
     if inputs is None:
         return None
     return [captured.get(id(t)) for t in inputs]
+
+
+def _needed_functions(roots: Sequence[Tensor], wanted: set[int]) -> set[int]:
+    """ids of the functions below ``roots`` from which a tensor in ``wanted`` can be reached
+    (released ones included, so that backward reports them)."""
+    functions: dict[int, Function] = {}
+    stack = [r.creator for r in roots if r.creator is not None]
+    while stack:
+        f = stack.pop()
+        if id(f) in functions:
+            continue
+        functions[id(f)] = f
+        if not f._released:
+            stack.extend(x.creator for x in f.inputs if x.creator is not None)
+    needed: set[int] = set()
+    # a creator's generation is below its consumers': visit inputs' creators first
+    for f in sorted(functions.values(), key=lambda f: f.generation):
+        if f._released or any(id(x) in wanted or (x.creator is not None and id(x.creator) in needed)
+                              for x in f.inputs):
+            needed.add(id(f))
+    return needed
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],

@@ -436,3 +436,29 @@ def test_numpy_interop():
     y = np.ones(2, dtype=np.float32) * x  # NumPy on the left still gives a Tensor
     assert isinstance(y, mg.Tensor) and y.tolist() == [1.0, 2.0]
     assert isinstance(np.float32(2.0) * x, mg.Tensor)
+
+
+def test_grad_runs_only_what_leads_to_the_inputs():
+    asked = []
+
+    class Spy(Function):
+        def forward(self, x, w):
+            return x * w
+
+        def backward(self, gy):
+            asked.append(self.needs_input_grad)
+            x, w = self.inputs
+            return (gy * w if self.needs_input_grad[0] else None,
+                    gy * x if self.needs_input_grad[1] else None)
+
+    x, w = leaf(np.array([1.0, 2.0])), leaf(np.array([3.0, 4.0]))
+    y = (Spy()(x, w) * 2.0).sum()
+    (gx,) = mg.grad(y, x, retain_graph=True)
+    assert gx.tolist() == [6.0, 8.0] and asked == [(True, False)]
+    y.backward()  # the full backward still asks for both
+    assert asked[-1] == (True, True) and w.grad.tolist() == [2.0, 4.0]
+    # a non-leaf input: nothing below it runs
+    h = Spy()(x, w)
+    asked.clear()
+    (gh,) = mg.grad((h * h).sum(), h)
+    assert asked == [] and gh.tolist() == [6.0, 16.0]

@@ -3,8 +3,14 @@
 Forward + backward (all gradients that the layer needs in training), float32, batch 64.
 Both run in one process with the same number of threads (NumPy's BLAS threads), interleaved
 A B A B, and we report medians and the ratio minigan / torch (lower is better).
+minigan's im2col / col2im copies use ``backend.cpu_workers()`` threads (the cores it may run
+on; ``MINIGAN_NUM_THREADS`` overrides), its GEMMs the BLAS threads.
 
-    python benchmarks/conv_speed.py [--repeats 15] [--case D2]
+On a busy machine wall-clock ratios swing widely (PyTorch's OpenMP threads suffer most when
+the cores are shared); ``--threads 1`` adds the ratio of the calling thread's CPU time,
+which other processes barely disturb.
+
+    python benchmarks/conv_speed.py [--repeats 15] [--case dconv2] [--threads 1]
 """
 from __future__ import annotations
 

@@ -226,7 +226,7 @@ class Conv2d(Function):
         x, w = self.inputs[:2]
         need = self.needs_input_grad
         g = self.g
-        gy_rows = _rows(gy.data)  # shared by both gradients
+        gy_rows = _rows(gy.data) if need[0] or need[1] else None  # shared by both
         gx = ConvTranspose2d(g, gy_rows)(gy, w) if need[0] else None
         gw = Conv2dGradWeight(g, self.cols, gy_rows)(x, gy) if need[1] else None
         gb = gy.sum(axis=(0, 2, 3)) if len(need) > 2 and need[2] else None

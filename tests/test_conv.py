@@ -352,6 +352,18 @@ def test_first_layer_skips_image_gradient(device, monkeypatch):
     assert x.grad is None and w.grad is not None and w.grad.shape == w.shape
 
 
+@pytest.mark.parametrize("fn", [F.conv2d, F.conv_transpose2d])
+def test_only_bias_needs_grad(device, fn):
+    x = _t(np.ones((2, 3, 5, 5)), device, requires_grad=False)
+    w = _t(np.ones((3, 3, 3, 3)), device, requires_grad=False)
+    b = _t(np.zeros(3), device)
+    y = fn(x, w, b)
+    gy = np.random.default_rng(0).standard_normal(y.shape)
+    y.backward(_t(gy, device, False))
+    np.testing.assert_allclose(b.grad.numpy(), gy.sum(axis=(0, 2, 3)), rtol=1e-12)
+    assert x.grad is None and w.grad is None
+
+
 def test_unbatched_input(device, torch):
     x = np.random.default_rng(0).standard_normal((2, 5, 5))
     w = np.random.default_rng(1).standard_normal((3, 2, 3, 3))

@@ -108,18 +108,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/quality_vs_torch")
     args = parser.parse_args()
-    classifier = load_classifier()
-    real = load_mnist(split="test").images
-    rows = []
-    fakes, seconds = train_minigan(args.steps, args.seed, args.out)
-    rows.append(("minigan", seconds, evaluate_images(fakes, real, classifier)))
+    runs = [("minigan", *train_minigan(args.steps, args.seed, args.out))]
     try:
         import torch  # noqa: F401
     except ImportError:
         print("PyTorch is not installed: only minigan's run is scored")
     else:
-        fakes, seconds = train_torch(args.steps, args.seed)
-        rows.append(("pytorch", seconds, evaluate_images(fakes, real, classifier)))
+        runs.append(("pytorch", *train_torch(args.steps, args.seed)))
+    classifier = load_classifier()
+    real = load_mnist(split="test").images
+    rows = [(name, seconds, evaluate_images(fakes, real, classifier)) for name, fakes, seconds in runs]
+    np.savez(Path(args.out) / "fakes.npz", **{name: fakes for name, fakes, _ in runs})
     reference = evaluate_images(load_mnist().images[:1000], real, classifier)
     print(f"DCGAN-28, {args.steps} steps, batch 64, seed {args.seed}; scores of 1,000 samples "
           f"against the 1,000 held-out digits")

@@ -157,6 +157,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .data import load_mnist
     from .metrics import evaluate_generator, evaluate_images
     from .models.classifier import load_classifier
+    if args.n < 10:
+        raise CliError(f"--n must be >= 10 (a covariance needs samples), got {args.n}")
     device = backend.normalize_device(args.device)
     generator, step = _load_generator(args.checkpoint, device)
     classifier = load_classifier(args.classifier, device=device)

@@ -542,11 +542,14 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
     # the input gradients that lead there (a gradient penalty skips the weight gradients)
     needed = None if wanted is None else _needed_functions(roots, wanted)
 
+    handed_out: set[int] = set()  # ids of arrays a leaf's .grad or the caller already holds
     with set_grad_enabled(create_graph):
         for root, g in zip(roots, root_grads):
             if not root.requires_grad:
                 raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
-            _accumulate(grads, root, _grad_as_tensor(g, root))
+            g = _grad_as_tensor(g, root)
+            handed_out.add(id(g.data))
+            _accumulate(grads, root, g)
             if root.creator is not None and (needed is None or id(root.creator) in needed):
                 push(root.creator)
 
@@ -627,8 +630,15 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                     t.grad = t.grad + g
                 elif create_graph:
                     t.grad = g
-                else:  # a private copy: a gradient array may be shared by several leaves
-                    t.grad = Tensor._wrap(g.data.copy())
+                else:
+                    # Each leaf owns its .grad array (optimizers update it in place): copy a
+                    # view (e.g. a broadcast) or an array another leaf or the caller holds
+                    # (add's backward hands one gradient to both inputs).
+                    data = g.data
+                    if id(data) in handed_out or not data.flags.owndata:
+                        data = data.copy()
+                    handed_out.add(id(data))
+                    t.grad = Tensor._wrap(data)
     if inputs is None:
         return None
     return [captured.get(id(t)) for t in inputs]

@@ -26,6 +26,7 @@ from .serialization import CheckpointError, load, save
 from . import _methods
 
 _methods.install()
+from . import functional, nn, optim  # noqa: E402  (the layers above: ops -> nn -> optim)
 cat = concat
 float32, float64, int64 = "float32", "float64", "int64"
 

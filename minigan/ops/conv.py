@@ -387,15 +387,15 @@ def conv2d(x: Tensor, w: Tensor, b: Tensor | None = None, stride: int | Sequence
 
 def conv_transpose2d(x: Tensor, w: Tensor, b: Tensor | None = None,
                      stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
-                     output_padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1,
-                     groups: int = 1) -> Tensor:
+                     output_padding: int | Sequence[int] = 0, *,
+                     dilation: int | Sequence[int] = 1, groups: int = 1) -> Tensor:
     """2-D transposed convolution (the gradient of conv2d in its input), NCHW.
 
     x (N, C, H, W) or (C, H, W); w (C, OC / groups, KH, KW) (PyTorch's layout); b (OC,).
     Output (N, OC, H_out, W_out) with H_out = (H - 1) S - 2P + D (KH - 1) + OP + 1;
     ``output_padding`` OP (< max(S, D)) picks among the sizes that a stride-S conv maps to H.
-    Note: after ``output_padding`` comes ``dilation`` then ``groups`` (PyTorch has them the
-    other way round; pass them by keyword to be safe in both).
+    ``dilation`` and ``groups`` are keyword-only: PyTorch orders them groups-then-dilation
+    while DESIGN.md lists dilation first, so a positional call could silently swap them.
 
     >>> import minigan as mg, minigan.functional as F
     >>> F.conv_transpose2d(mg.ones(1, 1, 2, 2), mg.ones(1, 1, 2, 2), stride=2).shape
@@ -405,7 +405,7 @@ def conv_transpose2d(x: Tensor, w: Tensor, b: Tensor | None = None,
     if _unbatched(x, op):
         from .shape import reshape
         y = conv_transpose2d(reshape(x, (1,) + x.shape), w, b, stride, padding, output_padding,
-                             dilation, groups)
+                             dilation=dilation, groups=groups)
         return reshape(y, y.shape[1:])
     _check_tensors(op, x, w, b)
     S, P, D = (_pair(stride, "stride", op, 1), _pair(padding, "padding", op, 0),

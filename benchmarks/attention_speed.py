@@ -8,6 +8,10 @@ A small Transformer's sizes, float32. Each case runs forward, then backward of a
 upstream gradient, on freshly built inputs. PyTorch runs with ``--threads`` threads and NumPy's
 BLAS is limited to the same number (threadpoolctl), so both use the same cores.
 Target: minigan / torch <= 1.5 (2.0 at most).
+
+On a busy machine (other processes on the same cores) PyTorch's OpenMP threads spin-wait for
+each other and its 2-thread times blow up 5-50x; compare with ``--threads 1``, or run with
+``OMP_WAIT_POLICY=PASSIVE`` in the environment.
 """
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ fresh child processes (resident-set high-water mark above the state after setup)
     python benchmarks/compare_torch.py                  # CPU, batch 64
     python benchmarks/compare_torch.py --device cuda --batch-size 256
     python benchmarks/compare_torch.py --quick          # fewer repeats (used by `minigan bench`)
+    python benchmarks/compare_torch.py --cpu-time       # 1 thread, process CPU time (busy machine)
 
 One training step = one D update on a real and a fake batch (fake from G under no_grad) and
 one G update with fresh noise (D frozen), as minigan's trainer does it.
@@ -29,7 +30,7 @@ from typing import Callable
 import numpy as np
 
 import minigan as mg
-from minigan import backend
+from minigan import backend, bench
 from minigan.functional import binary_cross_entropy_with_logits
 from minigan.models.dcgan import Discriminator, Generator
 
@@ -172,18 +173,7 @@ def make_torch_step(torch, G, D, opt_g, opt_d, n: int, device: str):
 # ---------------------------------------------------------------------------- timing
 
 
-def blas_threads() -> int:
-    try:
-        from threadpoolctl import threadpool_info
-        counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
-        if counts:
-            return int(counts[0])
-    except ImportError:
-        pass
-    return int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1))
-
-
-def interleaved(cases: dict, repeats: int, warmup: int) -> dict:
+def interleaved(cases: dict, repeats: int, warmup: int, now=time.perf_counter) -> dict:
     """{name: (fn_minigan, fn_torch, sync)} -> {name: (median_minigan, median_torch)}."""
     times = {name: ([], []) for name in cases}
     for name, (fa, fb, sync) in cases.items():
@@ -194,10 +184,10 @@ def interleaved(cases: dict, repeats: int, warmup: int) -> dict:
         for name, (fa, fb, sync) in cases.items():
             for fn, bucket in ((fa, times[name][0]), (fb, times[name][1])):
                 sync()
-                t = time.perf_counter()
+                t = now()
                 fn()
                 sync()
-                bucket.append(time.perf_counter() - t)
+                bucket.append(now() - t)
     return {name: (statistics.median(a), statistics.median(b)) for name, (a, b) in times.items()}
 
 
@@ -256,6 +246,10 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="5 repeats, 1 warm-up, no memory")
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for both (default: NumPy's BLAS threads)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="one thread, timed by the process's CPU time (for busy machines)")
     parser.add_argument("--child", choices=["minigan", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
@@ -269,9 +263,8 @@ def main(argv=None) -> int:
     if args.quick:
         args.repeats, args.warmup, args.no_memory = 5, 1, True
     n, device = args.batch_size, args.device
-    threads = blas_threads()
+    threads = bench.set_threads(torch, 1 if args.cpu_time else args.threads)
     if device == "cpu":
-        torch.set_num_threads(threads)
         sync = lambda: None
         xp = np
     else:
@@ -308,11 +301,13 @@ def main(argv=None) -> int:
     }
     flops = {"training step": step_flops(n), "generator forward": generator_flops(n),
              "discriminator fwd+bwd": discriminator_fb_flops(n)}
-    results = interleaved(cases, args.repeats, args.warmup)
+    results = interleaved(cases, args.repeats, args.warmup, bench.clock(args.cpu_time))
 
     print(f"DCGAN-28, batch {n}, float32, device {device}; BLAS threads {threads}, "
           f"torch threads {torch.get_num_threads()}; minigan {mg.__version__}, "
           f"numpy {np.__version__}, torch {torch.__version__}")
+    print(f"{'process CPU time' if args.cpu_time else 'wall clock'}, medians of {args.repeats}; "
+          f"{bench.load_average()}")
     print(f"float32 matmul peak (1024^3, same run): {peak:.0f} GFLOP/s")
     print(f"{'case':24s} {'minigan s':>10s} {'torch s':>10s} {'ratio':>7s} "
           f"{'minigan GFLOP/s':>16s} {'% of peak':>9s}")

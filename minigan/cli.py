@@ -283,6 +283,25 @@ def add_gradcheck_command(sub) -> None:
     p.set_defaults(func=cmd_gradcheck)
 
 
+# ---------------------------------------------------------------------------- bench
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Short kernel table and DCGAN-28 side by side against PyTorch (minigan/bench.py)."""
+    from . import bench
+    return bench.bench_main(quick=not args.full, threads=args.threads, cpu_time=args.cpu_time)
+
+
+def add_bench_command(sub) -> None:
+    p = sub.add_parser("bench", help="speed against PyTorch: every kernel and a DCGAN-28 "
+                                     "training step (needs torch and a source checkout)")
+    p.add_argument("--full", action="store_true", help="all cases, more repeats, peak memory")
+    p.add_argument("--threads", type=int, help="threads for both (default: NumPy's BLAS threads)")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="one thread, timed by CPU time (fair on a busy machine)")
+    p.set_defaults(func=cmd_bench)
+
+
 # ---------------------------------------------------------------------------- parser
 
 
@@ -294,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_info)
     add_gan_commands(sub)
     add_gradcheck_command(sub)
+    add_bench_command(sub)
     return parser
 
 

@@ -1,12 +1,15 @@
 """A small digit classifier, trained with minigan (``minigan train classifier``), whose
 penultimate features give the evaluator its Fréchet distance (``minigan eval``)::
 
-    Conv2d(1 -> 16, k5, s2, p2) -> LeakyReLU(0.2)                14x14
-    Conv2d(16 -> 32, k5, s2, p2) -> LeakyReLU(0.2) -> Flatten    7x7
-    Linear(1568 -> 128) -> LeakyReLU(0.2)                        the 128 features
-    Dropout(0.3) -> Linear(128 -> 10)                            logits
+    Conv2d(1 -> 32, k3, p1) -> LeakyReLU(0.2)                      28x28
+    Conv2d(32 -> 32, k3, s2, p1) -> LeakyReLU(0.2)                 14x14
+    Conv2d(32 -> 64, k3, p1) -> LeakyReLU(0.2)                     14x14
+    Conv2d(64 -> 64, k3, s2, p1) -> LeakyReLU(0.2)                 7x7
+    Conv2d(64 -> 64, k3, s2, p1) -> LeakyReLU(0.2) -> Flatten      4x4
+    Linear(1024 -> 128) -> LeakyReLU(0.2)                          the 128 features
+    Dropout(0.3) -> Linear(128 -> 10)                              logits
 
-About 215,000 weights; ``minigan/models/classifier.npz`` holds the shipped ones.
+About 234,000 weights; ``minigan/models/classifier.npz`` holds the shipped ones.
 """
 from __future__ import annotations
 
@@ -26,13 +29,13 @@ class DigitClassifier(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(1, 16, 5, stride=2, padding=2),
-            nn.LeakyReLU(0.2),
-            nn.Conv2d(16, 32, 5, stride=2, padding=2),
-            nn.LeakyReLU(0.2),
+            nn.Conv2d(1, 32, 3, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(64, 64, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(64, 64, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.Flatten(),
-            nn.Linear(32 * 7 * 7, N_FEATURES),
-            nn.LeakyReLU(0.2),
+            nn.Linear(64 * 4 * 4, N_FEATURES), nn.LeakyReLU(0.2),
         )
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(N_FEATURES, 10))
 

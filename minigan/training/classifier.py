@@ -44,7 +44,7 @@ def accuracy(model: DigitClassifier, images: np.ndarray, labels: np.ndarray, dev
     return correct / len(images)
 
 
-def train_classifier(epochs: int = 15, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
+def train_classifier(epochs: int = 20, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
                      device: str = "cpu", out: str | Path = WEIGHTS_PATH, limit: int | None = None,
                      stream=None) -> dict:
     """Train the classifier and save its weights to ``out``; returns the held-out accuracy

@@ -165,7 +165,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     real = load_mnist(split="test").images
     scores = evaluate_generator(generator, n=args.n, seed=args.seed, device=device,
                                 classifier=classifier, real=real)
-    reference = evaluate_images(load_mnist(split="train").images[:args.n], real, classifier)
+    train = load_mnist(split="train").images  # sorted by digit: take every k-th image
+    reference = evaluate_images(train[::max(1, len(train) // args.n)][:args.n], real, classifier)
     hist = " ".join(f"{d}:{c}" for d, c in enumerate(scores.histogram))
     print(f"checkpoint        {args.checkpoint} (step {step}), {args.n} samples, seed {args.seed}")
     print(f"Frechet distance  {scores.frechet:.3f}   (to the 1000 held-out digits; "

@@ -6,7 +6,8 @@
   better; 0 means the two Gaussians match. Only comparable between runs that use the same
   classifier, the same real set and the same number of samples.
 - **Confidence**: the classifier's mean top-class probability on generated images (real
-  held-out digits score about 0.98; smudges score low).
+  digits score about 0.99). Like any classifier it can be confidently wrong far from the
+  data (uniform noise gets "8" at 0.99), so read it together with the other two.
 - **Class coverage**: the normalised entropy of the histogram of predicted classes, in [0, 1]:
   1 when all ten digits are generated equally often, 0 when only one is (mode collapse).
 """

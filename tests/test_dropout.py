@@ -85,3 +85,13 @@ def test_bad_probability(p):
     with pytest.raises(ValueError, match=r"dropout: probability has to be between 0 and 1, "
                                          r"but got .* \(input of shape \(2, 3\)\)"):
         F.dropout(mg.ones(2, 3), p)
+
+
+def test_mask_follows_memory_layout(device):
+    """A channels-last input (a conv output) gets a channels-last mask and output, so the
+    multiply and the next conv read contiguous memory."""
+    x = leaf(np.ones((2, 5, 4, 3)), device).permute(0, 3, 1, 2)   # (N, C, H, W) of NHWC memory
+    y = F.dropout(x, 0.5)
+    assert y.shape == (2, 3, 5, 4)
+    assert y.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    assert set(np.unique(y.numpy())) <= {0.0, 2.0}

@@ -242,3 +242,24 @@ def test_layer_norm_errors_name_shapes():
         F.layer_norm(x, 4, mg.ones(3))
     with pytest.raises(ValueError, match=r"layer_norm: bias of shape \(4, 1\)"):
         F.layer_norm(x, 4, None, mg.ones(4, 1))
+
+
+def test_batch_norm_channels_last_input(device):
+    """Conv outputs are (N, C, H, W) views of (N, H, W, C) memory: batch norm computes on
+    their rows and returns that layout, with the same values and gradients as for NCHW."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 3, 5, 6)) * 2 + 1
+    w, b, g = rng.standard_normal(3), rng.standard_normal(3), rng.standard_normal(x.shape)
+    out = {}
+    for layout in ("nchw", "nhwc"):
+        leaf_x = leaf(x if layout == "nchw" else x.transpose(0, 2, 3, 1), device)
+        xt = leaf_x if layout == "nchw" else leaf_x.permute(0, 3, 1, 2)
+        pw, pb = leaf(w, device), leaf(b, device)
+        y = F.batch_norm(xt, None, None, pw, pb, training=True)
+        assert y.data.flags.c_contiguous == (layout == "nchw")
+        y.backward(mg.tensor(g, device=device))
+        gx = leaf_x.grad.numpy()
+        out[layout] = (y.numpy(), gx if layout == "nchw" else gx.transpose(0, 3, 1, 2),
+                       pw.grad.numpy(), pb.grad.numpy())
+    for a, c in zip(out["nchw"], out["nhwc"]):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)

@@ -22,14 +22,26 @@ class ScaleByMask(Function):
         return ScaleByMask(self.mask)(gy)
 
 
-def _keep_mask(shape: tuple, p: float, dtype, device: str):
+def _memory_order(x) -> tuple:
+    """The axes of ``x`` from outermost to innermost in memory, when x is a transposed view
+    of a contiguous array (e.g. a conv output, (N, C, H, W) stored (N, H, W, C)); else
+    the plain order."""
+    order = tuple(sorted(range(x.ndim), key=lambda i: -x.strides[i]))
+    return order if x.transpose(order).flags.c_contiguous else tuple(range(x.ndim))
+
+
+def _keep_mask(x, p: float, device: str):
     """0 where dropped (probability p), 1 / (1 - p) where kept, drawn from the backend's
-    seeded generator (so ``mg.manual_seed`` makes it reproducible)."""
+    seeded generator (so ``mg.manual_seed`` makes it reproducible). The mask has x's memory
+    layout, so x * mask (and the gradient's gy * mask) run over matching contiguous memory
+    instead of mixing layouts (which is slow and gives the next conv an extra transpose)."""
     xp = backend.xp_for_device(device)
-    u = backend.random_uniform(shape or (1,), dtype, device).reshape(shape)  # 0-d: an array
+    order = _memory_order(x)
+    stored = tuple(x.shape[i] for i in order)
+    u = backend.random_uniform(stored or (1,), x.dtype, device).reshape(stored)  # 0-d: array
     mask = xp.greater_equal(u, p, out=u, casting="unsafe")  # u >= p keeps: P(keep) = 1 - p
     mask *= 1.0 / (1.0 - p)
-    return mask
+    return mask.transpose(tuple(order.index(i) for i in range(x.ndim)))
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -44,4 +56,4 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if p == 1.0:
         xp = backend.get_array_module(x.data)
         return ScaleByMask(xp.zeros(x.shape, dtype=x.dtype))(x)
-    return ScaleByMask(_keep_mask(x.shape, p, x.dtype, x.device))(x)
+    return ScaleByMask(_keep_mask(x.data, p, x.device))(x)

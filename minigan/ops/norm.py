@@ -119,6 +119,51 @@ def _channel_dot(a, b, n: int, c: int):
     return xp.einsum("ncl,ncl->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
 
 
+def _channels_last(x) -> bool:
+    """True for an (N, C, H, W) array stored (N, H, W, C) in memory, as conv outputs are
+    (ops/conv.py). Batch norm then works on its (N*H*W, C) rows and returns the same
+    layout, so the next conv and the gradient coming back need no transpose copies."""
+    return x.ndim == 4 and not x.flags.c_contiguous and x.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+class _Layout:
+    """The 2-D view batch norm computes on, with the per-channel helpers that go with it:
+    ``rows`` (N*H*W, C) for channels-last input, else ``flat`` (N, C*L) (see _expand)."""
+
+    def __init__(self, x) -> None:
+        self.shape, self.n, self.c = x.shape, x.shape[0], x.shape[1]
+        self.rows, self.spatial = _channels_last(x), x.size // (x.shape[0] * x.shape[1])
+
+    def view(self, a):
+        """``a`` (x's shape, any layout) as the 2-D array (a copy only if laid out otherwise)."""
+        if self.rows:
+            return a.transpose(0, 2, 3, 1).reshape(-1, self.c)
+        return a.reshape(self.n, -1)
+
+    def unview(self, a2):
+        """Inverse of ``view``: the 2-D result as an array of x's shape and layout."""
+        if self.rows:
+            n, c, h, w = self.shape
+            return a2.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+        return a2.reshape(self.shape)
+
+    def per_channel(self, v):
+        """A (C,) vector broadcastable against the 2-D view."""
+        return v if self.rows else _expand(v, self.spatial)
+
+    def sum(self, a2):
+        """Per-channel sum of a 2-D view, (C,)."""
+        if self.rows:
+            return backend.get_array_module(a2).einsum("lc->c", a2)
+        return _channel_sum(a2, self.n, self.c)
+
+    def dot(self, a2, b2):
+        """Per-channel sum of a2 * b2 (2-D views), (C,)."""
+        if self.rows:
+            return backend.get_array_module(a2).einsum("lc,lc->c", a2, b2)
+        return _channel_dot(a2, b2, self.n, self.c)
+
+
 class BatchNorm(Function):
     """Training-mode batch norm: normalise with the batch's per-channel statistics.
 
@@ -130,20 +175,21 @@ class BatchNorm(Function):
 
     def forward(self, x, *params):
         xp = backend.get_array_module(x)
-        n, c = x.shape[0], x.shape[1]
-        self.m, self.spatial = x.size // c, x.size // (n * c)
+        c = x.shape[1]
+        lay = self.layout = _Layout(x)
+        self.m, self.spatial = x.size // c, lay.spatial
         self.pshape = (1, c) + (1,) * (x.ndim - 2)
-        mean = _channel_sum(x, n, c) / self.m
-        flat = x.reshape(n, -1)                       # (N, C*L): see _expand
-        centered = flat - _expand(mean, self.spatial)
-        var = _channel_dot(centered, centered, n, c) / self.m
+        flat = lay.view(x)
+        mean = lay.sum(flat) / self.m
+        centered = flat - lay.per_channel(mean)
+        var = lay.dot(centered, centered) / self.m
         invstd = 1.0 / xp.sqrt(var + self.eps)
         self.mean, self.var, self.centered, self.invstd = mean, var, centered, invstd
         scale = invstd if not self.has_weight else invstd * params[0]
-        y = centered * _expand(scale, self.spatial)   # y = (x - mu) (s w) + b
+        y = centered * lay.per_channel(scale)       # y = (x - mu) (s w) + b
         if self.has_bias:
-            y += _expand(params[-1], self.spatial)
-        return y.reshape(x.shape)
+            y += lay.per_channel(params[-1])
+        return lay.unview(y)
 
     def backward(self, gy):
         x = self.inputs[0]
@@ -169,20 +215,20 @@ class BatchNormGrad(Function):
         xp = backend.get_array_module(x)
         bn = self.bn
         gy, w = rest[-1], (rest[0] if len(rest) == 2 else None)
-        n, c = x.shape[0], x.shape[1]
-        db = _channel_sum(gy, n, c)
-        dw = _channel_dot(gy, bn.centered, n, c) * bn.invstd   # sum(gy xhat)
+        lay = bn.layout
+        g = lay.view(gy)
+        db = lay.sum(g)
+        dw = lay.dot(g, bn.centered) * bn.invstd                # sum(gy xhat)
         if not self.need_dx:
             return xp.broadcast_to(xp.zeros((), dtype=x.dtype), x.shape), dw, db
         k1 = bn.invstd if w is None else bn.invstd * w          # w s
         k2 = k1 * bn.invstd * dw / (-bn.m)                      # -w s * mean(gy xhat) * s
         k0 = k1 * db / (-bn.m)                                  # -w s * mean(gy)
-        L = bn.spatial
-        dx = gy.reshape(n, -1) * _expand(k1, L)
-        dx += bn.centered * _expand(k2, L)
-        dx += _expand(k0, L)
+        dx = g * lay.per_channel(k1)
+        dx += bn.centered * lay.per_channel(k2)
+        dx += lay.per_channel(k0)
         bn.centered = None  # only the forward needs it; the double backward recomputes
-        return dx.reshape(x.shape), dw, db
+        return lay.unview(dx), dw, db
 
     def backward(self, ggx, ggw, ggb):
         bn = self.bn

@@ -224,6 +224,27 @@ def scatter_add(target, index, values) -> None:
         np.add.at(target, index, values)
 
 
+# ---------------------------------------------------------------------------- blocks
+
+# Elements per block of ``blockwise``: 64K float32 = 256 KB, so a dozen temporaries of a
+# block stay in the L2 cache.
+BLOCK_ELEMENTS = 1 << 16
+
+
+def blockwise(fn, x):
+    """``fn(x)`` for an elementwise ``fn`` that makes many passes and temporaries (erf is
+    ~60 NumPy calls), computed block by block on the CPU so each pass reads the cache, not
+    memory: measured ~2x faster for erf on 0.5M float32. One call on the GPU, for small or
+    non-contiguous arrays."""
+    if is_cupy_array(x) or x.size <= 2 * BLOCK_ELEMENTS or not x.flags.c_contiguous:
+        return fn(x)
+    flat = x.reshape(-1)
+    out = np.empty_like(flat)
+    for i in range(0, flat.size, BLOCK_ELEMENTS):
+        out[i:i + BLOCK_ELEMENTS] = fn(flat[i:i + BLOCK_ELEMENTS])
+    return out.reshape(x.shape)
+
+
 # ---------------------------------------------------------------------------- parallel parts
 
 # Below this many elements a copy is too short to be worth starting threads for.

@@ -185,10 +185,10 @@ def sigmoid(x: Tensor) -> Tensor:
 # the series decay geometrically, the last kept term is ~1e-16). At first use they are cut
 # to the dtype's degree (float32 needs ~1e-8), turned into powers of s (the argument mapped
 # to [-1, 1]; the power coefficients stay below 0.6, so Horner's rule loses nothing) and
-# evaluated in the input's dtype. Both pieces are computed on the whole array with clipped
-# arguments and blended with a 0/1 weight: exact, and free of the per-element branches of
-# ``where`` or boolean indexing. Measured against math.erf: float64 max error 4.4e-16
-# absolute, 5.3e-16 relative; float32 ~1.7e-7 (its own resolution).
+# evaluated in the input's dtype: the first piece on the whole array with clipped arguments,
+# the tail piece only where |x| > 2.5 (see _erf), block by block (backend.blockwise).
+# Measured against math.erf: float64 max error 4.4e-16 absolute, 5.3e-16 relative;
+# float32 ~1.7e-7 (its own resolution).
 
 _ERF_SPLIT, _ERF_ONE = 2.5, 6.0
 _ERF_CHEBYSHEV = {
@@ -243,28 +243,31 @@ def _horner(x, coefficients: tuple, lo: float, hi: float):
 
 def erf(x):
     """The error function of an array (NumPy or CuPy), in the array's float dtype."""
-    xp = backend.get_array_module(x)
     if x.ndim == 0:
         return erf(x.reshape(1)).reshape(())
+    return backend.blockwise(_erf, x)
+
+
+def _erf(x):
+    xp = backend.get_array_module(x)
     kind = "d" if x.dtype == np.float64 else "f"
-    ax = xp.abs(x)
     t = xp.minimum(x * x, _ERF_SPLIT ** 2)
-    inner = _horner(t, *_erf_polynomial("small", kind))
-    inner *= xp.clip(x, -_ERF_SPLIT, _ERF_SPLIT)                     # |x| <= 2.5 piece
-    a = xp.clip(ax, _ERF_SPLIT, _ERF_ONE)
-    outer = _horner(a, *_erf_polynomial("tail", kind))
-    a *= a
-    xp.negative(a, out=a)
-    outer *= xp.exp(a, out=a)
-    xp.subtract(1.0, outer, out=outer)
-    xp.copysign(outer, x, out=outer)                                  # |x| > 2.5 piece
-    w = xp.empty_like(x)
-    xp.less_equal(ax, _ERF_SPLIT, out=w, casting="unsafe")           # 1. inside, 0. outside
-    inner *= w
-    xp.subtract(1.0, w, out=w)
-    outer *= w
-    inner += outer  # exact: one of the two products is 0 (a NaN input stays NaN)
-    return inner
+    out = _horner(t, *_erf_polynomial("small", kind))
+    out *= xp.clip(x, -_ERF_SPLIT, _ERF_SPLIT)                      # |x| <= 2.5 piece
+    # The tail piece is computed only where |x| > 2.5: few elements for activations
+    # (0.04% of a standard normal's x / sqrt 2), so one sparse, well-predicted mask pass
+    # replaces ~25 full passes. NaN compares False and stays NaN from the piece above.
+    far = xp.abs(x) > _ERF_SPLIT
+    if far.any():
+        xf = x[far]
+        a = xp.minimum(xp.abs(xf), _ERF_ONE)
+        tail = _horner(a, *_erf_polynomial("tail", kind))
+        a *= a
+        xp.negative(a, out=a)
+        tail *= xp.exp(a, out=a)
+        xp.subtract(1.0, tail, out=tail)
+        out[far] = xp.copysign(tail, xf, out=tail)                   # |x| > 2.5 piece
+    return out
 
 
 # ============================================================================ gelu
@@ -306,20 +309,23 @@ class GELU(Function):
             return t
         cdf = erf(x * _SQRT1_2)
         cdf += 1.0
-        cdf *= x
         cdf *= 0.5
-        return cdf
+        self.cdf = cdf  # Phi(x): the backward's y' = Phi + x phi then needs no second erf
+        return x * cdf
 
     def backward(self, gy):
-        return GELUGrad(self.approximate)(self.inputs[0], gy)
+        grad = GELUGrad(self.approximate, getattr(self, "cdf", None))
+        self.cdf = None
+        return grad(self.inputs[0], gy)
 
 
 class GELUGrad(Function):
     """gx = gy * gelu'(x), with inputs (x, gy); its backward uses gelu''(x) built from
-    differentiable ops, so higher derivatives keep working."""
+    differentiable ops, so higher derivatives keep working. ``cdf`` is Phi(x) when the
+    forward kept it (used once)."""
 
-    def __init__(self, approximate: str) -> None:
-        self.approximate = approximate
+    def __init__(self, approximate: str, cdf=None) -> None:
+        self.approximate, self.cdf = approximate, cdf
 
     @_scalar_safe
     def forward(self, x, gy):
@@ -329,9 +335,11 @@ class GELUGrad(Function):
             t = xp.tanh(_BETA * x * (1.0 + _KAPPA * x2))
             d = (1.0 + t) * 0.5 + (0.5 * x) * (1.0 - t * t) * (_BETA * (1.0 + 3.0 * _KAPPA * x2))
         else:
-            cdf = erf(x * _SQRT1_2)
-            cdf += 1.0
-            cdf *= 0.5
+            cdf, self.cdf = self.cdf, None
+            if cdf is None:
+                cdf = erf(x * _SQRT1_2)
+                cdf += 1.0
+                cdf *= 0.5
             d = xp.exp(x * x * -0.5)
             d *= _INV_SQRT_2PI
             d *= x

@@ -206,3 +206,12 @@ def test_scatter_add_adds_repeated_indices(xp):
     target = xp.zeros(4)
     backend.scatter_add(target, xp.asarray([1, 1, 3]), xp.asarray([1.0, 2.0, 5.0]))
     assert backend.as_numpy(target).tolist() == [0.0, 3.0, 0.0, 5.0]
+
+
+def test_blockwise_matches_one_call():
+    from minigan import backend
+    x = np.random.default_rng(0).standard_normal((3, 70001)).astype(np.float32)
+    fn = lambda a: np.exp(a) * 2 - a                                   # noqa: E731
+    np.testing.assert_array_equal(backend.blockwise(fn, x), fn(x))
+    assert backend.blockwise(fn, x).shape == x.shape
+    np.testing.assert_array_equal(backend.blockwise(fn, x.T), fn(x.T))  # non-contiguous

@@ -253,3 +253,24 @@ def test_classifier_scores_real_digits():
     noise = evaluate_images(np.random.default_rng(0).uniform(-1, 1, (500, 1, 28, 28)).astype(np.float32),
                             test.images, classifier)
     assert real.frechet < noise.frechet / 10 and real.coverage > 0.95 and real.confidence > 0.9
+
+
+# ---------------------------------------------------------------------------- pictures
+
+
+def test_grid_layout_and_values(tmp_path):
+    from PIL import Image
+    from minigan.images import grid, plot_curves, save_grid, stack_with_labels
+    x = np.full((5, 1, 28, 28), -1.0, np.float32)
+    x[1] = 1.0
+    picture = grid(x, nrow=3, padding=2)
+    assert picture.size == (3 * 30 + 2, 2 * 30 + 2) and picture.mode == "L"
+    pixels = np.asarray(picture)
+    assert pixels[2:30, 32:60].min() == 255 and pixels[2:30, 2:30].max() == 0
+    a, b = save_grid(x, tmp_path / "a.png"), save_grid(-x, tmp_path / "b.png")
+    stacked = Image.open(stack_with_labels([a, b], ["step 1", "step 2"], tmp_path / "s.png"))
+    assert stacked.height == 2 * Image.open(a).height + 4
+    steps = np.arange(50)
+    path = plot_curves(steps, {"a": np.sin(steps), "b": np.where(steps == 3, np.nan, 1.0)},
+                       tmp_path / "c.png")
+    assert Image.open(path).size == (720, 400)

@@ -215,3 +215,13 @@ def test_blockwise_matches_one_call():
     np.testing.assert_array_equal(backend.blockwise(fn, x), fn(x))
     assert backend.blockwise(fn, x).shape == x.shape
     np.testing.assert_array_equal(backend.blockwise(fn, x.T), fn(x.T))  # non-contiguous
+
+
+def test_mallopt_is_opt_out():
+    import os
+    import subprocess
+    import sys
+    code = "from minigan import backend; print(backend.MALLOPT_APPLIED)"
+    env = dict(os.environ, MINIGAN_MALLOPT="0")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"

@@ -38,8 +38,10 @@ def _keep_mask(x, p: float, device: str):
     xp = backend.xp_for_device(device)
     order = _memory_order(x)
     stored = tuple(x.shape[i] for i in order)
-    u = backend.random_uniform(stored or (1,), x.dtype, device).reshape(stored)  # 0-d: array
-    mask = xp.greater_equal(u, p, out=u, casting="unsafe")  # u >= p keeps: P(keep) = 1 - p
+    # keep where bits >= p 2^32 (rounded): P(keep) = 1 - p within 2^-33
+    bits = backend.random_bits32(stored or (1,), device).reshape(stored)  # 0-d: an array
+    mask = xp.empty(stored, dtype=x.dtype)
+    xp.greater_equal(bits, min(round(p * 2.0 ** 32), 2 ** 32 - 1), out=mask, casting="unsafe")
     mask *= 1.0 / (1.0 - p)
     return mask.transpose(tuple(order.index(i) for i in range(x.ndim)))
 

@@ -110,7 +110,7 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
     from .models.classifier import WEIGHTS_PATH
     out = args.out or str(WEIGHTS_PATH)
     result = train_classifier(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                              seed=args.seed, device=args.device, out=out)
+                              seed=args.seed, device=args.device, out=out, limit=args.limit)
     print(f"held-out accuracy {result['accuracy']:.2%} after {args.epochs} epochs "
           f"({result['seconds']:.0f} s); weights written to {out}")
     return 0
@@ -194,7 +194,7 @@ def add_gan_commands(sub) -> None:
     p.add_argument("--device", help="cpu (default), cuda or cuda:N (needs CuPy)")
     p.add_argument("--data", metavar="PATH", help="a folder of MNIST IDX files "
                    "(default: the 5,000-image subset shipped with minigan)")
-    p.add_argument("--limit", type=int, help="train on the first N images only")
+    p.add_argument("--limit", type=int, help="train on N images only (every k-th, all digits)")
     p.add_argument("--seed", type=int, help=f"random seed (default {d.seed})")
     p.add_argument("--out", metavar="DIR", help=f"output folder (default {d.out})")
     p.add_argument("--sample-every", type=int, metavar="N",
@@ -217,6 +217,7 @@ def add_gan_commands(sub) -> None:
     c.add_argument("--lr", type=float, default=1e-3)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--device", default="cpu")
+    c.add_argument("--limit", type=int, help="train on N of the 4,000 images only (a quick try)")
     c.add_argument("--out", metavar="PATH", help="where to write the weights "
                    "(default: minigan/models/classifier.npz, the shipped file)")
     c.set_defaults(func=cmd_train_classifier)

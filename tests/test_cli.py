@@ -178,3 +178,13 @@ def test_ctrl_c_saves_a_checkpoint(tmp_path):
     assert "Traceback" not in stderr and "stopped (Ctrl-C) at step" in stdout
     steps = log.read_text().count("\n")
     assert mg.load(out / "checkpoint.npz")["step"] == steps >= 2
+
+
+def test_train_classifier_command(tmp_path):
+    from minigan.models import load_classifier
+    out = tmp_path / "clf.npz"
+    result = run("train", "classifier", "--epochs", "1", "--limit", "64", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "epoch 1/1" in result.stdout and "held-out accuracy" in result.stdout
+    model = load_classifier(out)
+    assert model(mg.zeros(2, 1, 28, 28)).shape == (2, 10)

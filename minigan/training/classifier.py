@@ -54,7 +54,8 @@ def train_classifier(epochs: int = 20, batch_size: int = 64, lr: float = 1e-3, s
     device = backend.normalize_device(device)
     backend.manual_seed(seed)
     train, test = load_mnist(split="train"), load_mnist(split="test")
-    train_images, train_labels = train.images[:limit], train.labels[:limit]
+    stride = max(1, len(train.images) // limit) if limit else 1  # every k-th: all ten digits
+    train_images, train_labels = train.images[::stride][:limit], train.labels[::stride][:limit]
     model = DigitClassifier().to(device)
     optimizer = Adam(model.parameters(), lr=lr)
     rng = np.random.default_rng(seed)

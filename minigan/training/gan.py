@@ -53,7 +53,7 @@ class GANConfig:
     betas: tuple = (0.5, 0.999)
     device: str = "cpu"
     data: str | None = None          # None: the shipped subset; else a folder of IDX files
-    limit: int | None = None         # train on the first `limit` images only (tests, demos)
+    limit: int | None = None         # train on `limit` images only, every k-th (tests, demos)
     seed: int = 0
     out: str = "runs/dcgan"
     sample_every: int = 100
@@ -121,8 +121,8 @@ class GANTrainer:
         if data is None:
             data = load_mnist(config.data, split="train")
         train_images = data[0] if isinstance(data, tuple) else data
-        if config.limit:
-            train_images = train_images[:config.limit]
+        if config.limit:  # every k-th image, so a small subset still holds all ten digits
+            train_images = train_images[::max(1, len(train_images) // config.limit)][:config.limit]
         self.batches = Batches(train_images, batch_size=config.batch_size, seed=config.seed,
                                device=device)
         self.fixed_z = Tensor(np.random.default_rng([config.seed, 2**31]).standard_normal(

@@ -1,0 +1,47 @@
+"""minigan.bench: the interleaved timing harness, the kernel case list and ``minigan bench``."""
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+
+from minigan import bench, cli
+
+
+def test_interleave_alternates_and_takes_medians():
+    calls = []
+    ticks = iter(range(1000))
+    ta, tb = bench.interleave(lambda: calls.append("a"), lambda: calls.append("b"),
+                              repeats=3, warmup=1, now=lambda: next(ticks))
+    assert calls == ["a", "b"] * 4
+    assert (ta, tb) == (1, 1)
+
+
+def test_run_table_prints_a_ratio_per_case():
+    out = io.StringIO()
+    rows = bench.run_table([bench.Case("g", "noop", lambda: None, lambda: None)],
+                           repeats=2, warmup=0, cpu_time=False, out=out)
+    assert len(rows) == 1 and "noop" in out.getvalue() and "ratio" in out.getvalue()
+
+
+def test_kernel_cases_cover_both_sizes_and_run(torch):
+    cases = bench.kernel_cases(torch, quick=True)
+    groups = {c.group for c in cases}
+    assert {"conv", "norm", "activation", "linear", "loss", "attention"} <= groups
+    assert any("(64, 16, 128)" in c.name for c in cases)        # Transformer sizes too
+    loss = next(c for c in cases if c.group == "loss")
+    loss.ours()
+    loss.theirs()
+
+
+def test_bench_says_when_torch_is_missing(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "torch", None)             # import torch -> ImportError
+    assert cli.main(["bench"]) == 1
+    assert "PyTorch is not installed" in capsys.readouterr().out
+
+
+def test_missing_benchmarks_folder_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(bench, "__file__", str(tmp_path / "minigan" / "bench.py"))
+    with pytest.raises(FileNotFoundError, match="source checkout"):
+        bench.import_benchmark("compare_torch")

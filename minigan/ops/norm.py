@@ -15,6 +15,7 @@ so gradient penalties through a normalisation work (see _normalization_double_ba
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -311,7 +312,7 @@ class LayerNorm(Function):
     """Inputs (x, [weight], [bias]); x is viewed as (M, D) rows, D = prod(normalized_shape)."""
 
     def __init__(self, shape: tuple, eps: float, has_weight: bool, has_bias: bool) -> None:
-        self.shape, self.d = shape, int(np.prod(shape))
+        self.shape, self.d = shape, math.prod(shape)
         self.eps, self.has_weight, self.has_bias = eps, has_weight, has_bias
 
     def forward(self, x, *params):

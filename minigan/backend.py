@@ -272,21 +272,28 @@ BLOCK_ELEMENTS = 1 << 16
 def blockwise(fn, x):
     """``fn(x)`` for an elementwise ``fn`` that makes many passes and temporaries (erf is
     ~60 NumPy calls), computed block by block on the CPU so each pass reads the cache, not
-    memory: measured ~2x faster for erf on 0.5M float32. One call on the GPU, for small or
-    non-contiguous arrays."""
+    memory: measured ~2x faster for erf on 0.5M float32; the blocks are shared between
+    threads (run_in_parts). One call on the GPU, for small or non-contiguous arrays."""
     if is_cupy_array(x) or x.size <= 2 * BLOCK_ELEMENTS or not x.flags.c_contiguous:
         return fn(x)
     flat = x.reshape(-1)
     out = np.empty_like(flat)
-    for i in range(0, flat.size, BLOCK_ELEMENTS):
-        out[i:i + BLOCK_ELEMENTS] = fn(flat[i:i + BLOCK_ELEMENTS])
+    starts = range(0, flat.size, BLOCK_ELEMENTS)
+
+    def blocks(part: slice) -> None:
+        for i in starts[part]:
+            out[i:i + BLOCK_ELEMENTS] = fn(flat[i:i + BLOCK_ELEMENTS])
+    run_in_parts(blocks, len(starts), flat.size, x, ELEMENTWISE_PARALLEL_MIN)
     return out.reshape(x.shape)
 
 
 # ---------------------------------------------------------------------------- parallel parts
 
-# Below this many elements a copy is too short to be worth starting threads for.
+# Below this many elements a copy is too short to be worth handing to other threads.
 PARALLEL_MIN_ELEMENTS = 1 << 20
+# Elementwise kernels split across cores above this many elements (~1 MB of float32).
+ELEMENTWISE_PARALLEL_MIN = 1 << 18
+_pool = None
 
 
 def cpu_workers() -> int:
@@ -303,33 +310,49 @@ def cpu_workers() -> int:
     return max(1, min(cores, 8))
 
 
-def run_in_parts(fn, n: int, elements: int, like: Any) -> None:
+def _worker_pool(workers: int):
+    """A persistent pool of ``workers - 1`` threads (the caller runs one part itself)."""
+    global _pool
+    if _pool is None or _pool._max_workers != workers - 1:
+        from concurrent.futures import ThreadPoolExecutor
+        _pool = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="minigan")
+    return _pool
+
+
+def run_in_parts(fn, n: int, elements: int, like: Any,
+                 min_elements: int = PARALLEL_MIN_ELEMENTS) -> None:
     """Call ``fn(part)`` for slices ``part`` that cover ``range(n)`` (a first axis), in
     parallel threads when that pays: NumPy releases the GIL inside copies and ufunc loops,
     so a big strided copy split along its first axis runs on every core (BLAS already does
-    this for matrix products; plain NumPy copies are single-threaded). ``elements`` is the
-    size of the whole job. On a GPU (CuPy) or for small jobs: one call, ``fn(slice(0, n))``.
-    The parts must write disjoint memory."""
-    workers = 1 if is_cupy_array(like) or elements < PARALLEL_MIN_ELEMENTS else min(cpu_workers(), n)
+    this for matrix products; plain NumPy loops are single-threaded, PyTorch's are not).
+    ``elements`` is the size of the whole job. On a GPU (CuPy) or for small jobs: one call,
+    ``fn(slice(0, n))``. The parts must write disjoint memory."""
+    workers = 1 if is_cupy_array(like) or elements < min_elements else min(cpu_workers(), n)
     if workers <= 1:
         fn(slice(0, n))
         return
-    import threading
     bounds = [n * i // workers for i in range(workers + 1)]
     parts = [slice(bounds[i], bounds[i + 1]) for i in range(workers)]
-    errors: list[BaseException] = []
+    futures = [_worker_pool(workers).submit(fn, part) for part in parts[1:]]
+    try:
+        fn(parts[0])
+    finally:
+        for future in futures:
+            future.result()  # waits, and re-raises a worker's error here
 
-    def run(part: slice) -> None:
-        try:
-            fn(part)
-        except BaseException as exc:  # re-raised in the caller below
-            errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(part,), daemon=True) for part in parts[1:]]
-    for t in threads:
-        t.start()
-    run(parts[0])
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+def split_elementwise(kernel, *arrays) -> None:
+    """Run ``kernel(*arrays)``, an elementwise kernel writing into its own arguments, on
+    matching chunks of the arrays in parallel threads (see run_in_parts). The arrays must
+    have one shape and layout; each is viewed flat in memory order (``ravel('K')``, a view
+    for the dense layouts kernels produce: NCHW or conv's channels-last). Anything else, a
+    GPU array or a small job: one plain call."""
+    first = arrays[0]
+    if first.size >= ELEMENTWISE_PARALLEL_MIN and not is_cupy_array(first) and all(
+            a.shape == first.shape and a.strides == first.strides for a in arrays[1:]):
+        flats = [a.ravel(order="K") for a in arrays]
+        if all(np.may_share_memory(f, a) for f, a in zip(flats, arrays)):  # views, not copies
+            run_in_parts(lambda part: kernel(*(f[part] for f in flats)), first.size,
+                         first.size, first, ELEMENTWISE_PARALLEL_MIN)
+            return
+    kernel(*arrays)

@@ -36,10 +36,9 @@ def _scalar_safe(forward):
 # ============================================================================ relu, leaky_relu
 
 
-def _leaky_factor(x, slope: float):
-    """d leaky_relu / dx as an array of x's dtype: 1 where x > 0, else ``slope``."""
+def _leaky_factor(x, slope: float, f):
+    """d leaky_relu / dx written into ``f`` (x's dtype): 1 where x > 0, else ``slope``."""
     xp = backend.get_array_module(x)
-    f = xp.empty_like(x)
     xp.greater(x, 0, out=f, casting="unsafe")  # bool written as 0./1. without a mask array
     if 0 < slope <= 1:
         xp.maximum(f, slope, out=f)             # {0, 1} -> {slope, 1}, exactly
@@ -57,14 +56,19 @@ class LeakyReLU(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
         s = self.slope
-        if s == 0:
-            return xp.maximum(x, 0)
-        y = x * s
-        if 0 < s <= 1:
-            return xp.maximum(x, y, out=y)  # max(x, s x) == leaky_relu(x) for 0 <= s <= 1
-        if s > 1:
-            return xp.minimum(x, y, out=y)
-        return xp.where(x > 0, x, y)
+        if s < 0:
+            return xp.where(x > 0, x, x * s)
+        pick = xp.maximum if s <= 1 else xp.minimum
+
+        def kernel(x, y):
+            if s == 0:  # relu (not max(x, 0 x): 0 * -inf is nan)
+                xp.maximum(x, 0, out=y)
+                return
+            xp.multiply(x, s, out=y)  # max(x, s x) == leaky_relu(x) for 0 < s <= 1
+            pick(x, y, out=y)
+        y = xp.empty_like(x)
+        backend.split_elementwise(kernel, x, y)
+        return y
 
     def backward(self, gy):
         return LeakyReLUGrad(self.inputs[0].data, self.slope)(gy)
@@ -79,8 +83,13 @@ class LeakyReLUGrad(Function):
 
     @_scalar_safe
     def forward(self, gy):
-        f = _leaky_factor(self.x.reshape(gy.shape), self.slope)  # a view (0-d: (1,))
-        f *= gy
+        x = self.x.reshape(gy.shape)  # a view (0-d: (1,))
+
+        def kernel(x, gy, f):
+            _leaky_factor(x, self.slope, f)
+            f *= gy
+        f = backend.get_array_module(gy).empty_like(x)
+        backend.split_elementwise(kernel, x, gy, f)
         return f
 
     def backward(self, ggx):

@@ -152,17 +152,38 @@ class _Layout:
         """A (C,) vector broadcastable against the 2-D view."""
         return v if self.rows else _expand(v, self.spatial)
 
+    def in_parts(self, fn, a2) -> None:
+        """``fn(rows)`` over slices of the 2-D view's rows, shared between threads when big
+        (backend.run_in_parts): the elementwise passes then use every core, as PyTorch's do."""
+        backend.run_in_parts(fn, a2.shape[0], a2.size, a2, backend.ELEMENTWISE_PARALLEL_MIN)
+
+    def _reduce(self, partial, a2):
+        """Per-channel reduction as the sum of ``partial(rows)`` over row slices, added in
+        row order (the same result whichever thread finishes first)."""
+        results = {}
+
+        def run(rows: slice) -> None:
+            results[rows.start] = partial(rows)
+        self.in_parts(run, a2)
+        parts = [results[k] for k in sorted(results)]
+        total = parts[0]
+        for p in parts[1:]:
+            total = total + p
+        return total
+
     def sum(self, a2):
         """Per-channel sum of a 2-D view, (C,)."""
+        xp = backend.get_array_module(a2)
         if self.rows:
-            return backend.get_array_module(a2).einsum("lc->c", a2)
-        return _channel_sum(a2, self.n, self.c)
+            return self._reduce(lambda r: xp.einsum("lc->c", a2[r]), a2)
+        return self._reduce(lambda r: _channel_sum(a2[r], a2[r].shape[0], self.c), a2)
 
     def dot(self, a2, b2):
         """Per-channel sum of a2 * b2 (2-D views), (C,)."""
+        xp = backend.get_array_module(a2)
         if self.rows:
-            return backend.get_array_module(a2).einsum("lc,lc->c", a2, b2)
-        return _channel_dot(a2, b2, self.n, self.c)
+            return self._reduce(lambda r: xp.einsum("lc,lc->c", a2[r], b2[r]), a2)
+        return self._reduce(lambda r: _channel_dot(a2[r], b2[r], a2[r].shape[0], self.c), a2)
 
 
 class BatchNorm(Function):
@@ -182,14 +203,20 @@ class BatchNorm(Function):
         self.pshape = (1, c) + (1,) * (x.ndim - 2)
         flat = lay.view(x)
         mean = lay.sum(flat) / self.m
-        centered = flat - lay.per_channel(mean)
+        centered, mean_row = xp.empty_like(flat), lay.per_channel(mean)
+        lay.in_parts(lambda r: xp.subtract(flat[r], mean_row, out=centered[r]), flat)
         var = lay.dot(centered, centered) / self.m
         invstd = 1.0 / xp.sqrt(var + self.eps)
         self.mean, self.var, self.centered, self.invstd = mean, var, centered, invstd
-        scale = invstd if not self.has_weight else invstd * params[0]
-        y = centered * lay.per_channel(scale)       # y = (x - mu) (s w) + b
-        if self.has_bias:
-            y += lay.per_channel(params[-1])
+        scale = lay.per_channel(invstd if not self.has_weight else invstd * params[0])
+        bias = lay.per_channel(params[-1]) if self.has_bias else None
+        y = xp.empty_like(centered)
+
+        def affine(r: slice) -> None:                # y = (x - mu) (s w) + b
+            xp.multiply(centered[r], scale, out=y[r])
+            if bias is not None:
+                y[r] += bias
+        lay.in_parts(affine, centered)
         return lay.unview(y)
 
     def backward(self, gy):
@@ -225,9 +252,14 @@ class BatchNormGrad(Function):
         k1 = bn.invstd if w is None else bn.invstd * w          # w s
         k2 = k1 * bn.invstd * dw / (-bn.m)                      # -w s * mean(gy xhat) * s
         k0 = k1 * db / (-bn.m)                                  # -w s * mean(gy)
-        dx = g * lay.per_channel(k1)
-        dx += bn.centered * lay.per_channel(k2)
-        dx += lay.per_channel(k0)
+        k0, k1, k2, centered = lay.per_channel(k0), lay.per_channel(k1), lay.per_channel(k2), bn.centered
+        dx = xp.empty_like(g)
+
+        def grad_x(r: slice) -> None:
+            xp.multiply(g[r], k1, out=dx[r])
+            dx[r] += centered[r] * k2
+            dx[r] += k0
+        lay.in_parts(grad_x, g)
         bn.centered = None  # only the forward needs it; the double backward recomputes
         return lay.unview(dx), dw, db
 
@@ -303,6 +335,16 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
 # ============================================================================ layer_norm
 
 
+# Row kernels do all their passes in one call per slice of rows, so splitting them between
+# threads pays from smaller sizes than single elementwise passes do.
+ROW_PARALLEL_MIN = 1 << 16
+
+
+def _in_row_parts(fn, rows) -> None:
+    """``fn(r)`` over slices ``r`` of an (M, D) array's rows, shared between threads when big."""
+    backend.run_in_parts(fn, rows.shape[0], rows.size, rows, ROW_PARALLEL_MIN)
+
+
 def _row_dot(a, b):
     """Row-wise dot products of two (M, D) arrays, as an (M, 1) array."""
     return backend.get_array_module(a).einsum("md,md->m", a, b)[:, None]
@@ -318,14 +360,24 @@ class LayerNorm(Function):
     def forward(self, x, *params):
         xp = backend.get_array_module(x)
         rows = x.reshape(-1, self.d)
-        mean = xp.einsum("md->m", rows)[:, None] / self.d
-        xhat = rows - mean
-        invstd = 1.0 / xp.sqrt(_row_dot(xhat, xhat) / self.d + self.eps)
-        xhat *= invstd
+        w = params[0].reshape(-1) if self.has_weight else None
+        b = params[-1].reshape(-1) if self.has_bias else None
+        xhat, y = xp.empty_like(rows), xp.empty_like(rows)
+        invstd = xp.empty((rows.shape[0], 1), dtype=rows.dtype)
+
+        def normalise(r: slice) -> None:  # every row on its own: y = (x - mu) s w + b
+            xh = xhat[r]
+            xp.subtract(rows[r], xp.einsum("md->m", rows[r])[:, None] / self.d, out=xh)
+            invstd[r] = 1.0 / xp.sqrt(_row_dot(xh, xh) / self.d + self.eps)
+            xh *= invstd[r]
+            if w is not None:
+                xp.multiply(xh, w, out=y[r])
+            else:
+                y[r] = xh
+            if b is not None:
+                y[r] += b
+        _in_row_parts(normalise, rows)
         self.xhat, self.invstd = xhat, invstd
-        y = xhat * params[0].reshape(-1) if self.has_weight else xhat.copy()
-        if self.has_bias:
-            y += params[-1].reshape(-1)
         return y.reshape(x.shape)
 
     def backward(self, gy):
@@ -353,16 +405,23 @@ class LayerNormGrad(Function):
         ln = self.ln
         gy, w = rest[-1], (rest[0] if len(rest) == 2 else None)
         g = gy.reshape(-1, ln.d)
-        pshape = ln.shape
-        dw = xp.einsum("md,md->d", g, ln.xhat).reshape(pshape)
-        db = xp.einsum("md->d", g).reshape(pshape)
-        h = g * w.reshape(-1) if w is not None else g
-        mean_h = xp.einsum("md->m", h)[:, None] / ln.d
-        mean_hx = _row_dot(h, ln.xhat) / ln.d
-        dx = ln.xhat * mean_hx
-        xp.subtract(h, dx, out=dx)
-        dx -= mean_h
-        dx *= ln.invstd
+        xhat, invstd, w_row = ln.xhat, ln.invstd, (w.reshape(-1) if w is not None else None)
+        dx, sums = xp.empty_like(g), {}
+
+        def grad_rows(r: slice) -> None:  # dx per row; dw, db as partial sums over rows
+            gr, xh = g[r], xhat[r]
+            sums[r.start] = (xp.einsum("md,md->d", gr, xh), xp.einsum("md->d", gr))
+            h = gr * w_row if w_row is not None else gr
+            xp.multiply(xh, _row_dot(h, xh) / ln.d, out=dx[r])
+            xp.subtract(h, dx[r], out=dx[r])
+            dx[r] -= xp.einsum("md->m", h)[:, None] / ln.d
+            dx[r] *= invstd[r]
+        _in_row_parts(grad_rows, g)
+        parts = [sums[k] for k in sorted(sums)]  # added in row order: deterministic
+        dw, db = parts[0]
+        for pw, pb in parts[1:]:
+            dw, db = dw + pw, db + pb
+        dw, db = dw.reshape(ln.shape), db.reshape(ln.shape)
         ln.xhat = None  # only the forward needs it; the double backward recomputes
         return dx.reshape(x.shape), dw, db
 

@@ -85,6 +85,20 @@ def _normalization_double_backward(x: Tensor, w: Tensor | None, gy: Tensor, ggx:
     return g_x, g_w, g_gy
 
 
+def _affine_backward(f: Function, grad: Function, gy: Tensor) -> tuple:
+    """A normalisation's backward: ``grad`` (its *Grad Function) maps (x, [w], gy) to
+    (dx, dw, db); hand back the ones ``f``'s inputs (x, [weight], [bias]) need."""
+    x = f.inputs[0]
+    w = f.inputs[1] if f.has_weight else None
+    gx, gw, gb = grad(x, w, gy) if w is not None else grad(x, gy)
+    out = [gx if f.needs_input_grad[0] else None]
+    if f.has_weight:
+        out.append(gw if f.needs_input_grad[1] else None)
+    if f.has_bias:
+        out.append(gb if f.needs_input_grad[-1] else None)
+    return tuple(out)
+
+
 class _Saved:
     """A snapshot of a forward Function's attributes for its *Grad Function, which may run
     again (double backward) after the forward Function released its own."""
@@ -220,16 +234,7 @@ class BatchNorm(Function):
         return lay.unview(y)
 
     def backward(self, gy):
-        x = self.inputs[0]
-        w = self.inputs[1] if self.has_weight else None
-        grad = BatchNormGrad(self, self.needs_input_grad[0])
-        gx, gw, gb = grad(x, w, gy) if w is not None else grad(x, gy)
-        out = [gx if self.needs_input_grad[0] else None]
-        if self.has_weight:
-            out.append(gw if self.needs_input_grad[1] else None)
-        if self.has_bias:
-            out.append(gb if self.needs_input_grad[-1] else None)
-        return tuple(out)
+        return _affine_backward(self, BatchNormGrad(self, self.needs_input_grad[0]), gy)
 
 
 class BatchNormGrad(Function):
@@ -381,16 +386,7 @@ class LayerNorm(Function):
         return y.reshape(x.shape)
 
     def backward(self, gy):
-        x = self.inputs[0]
-        w = self.inputs[1] if self.has_weight else None
-        grad = LayerNormGrad(self)
-        gx, gw, gb = grad(x, w, gy) if w is not None else grad(x, gy)
-        out = [gx if self.needs_input_grad[0] else None]
-        if self.has_weight:
-            out.append(gw if self.needs_input_grad[1] else None)
-        if self.has_bias:
-            out.append(gb if self.needs_input_grad[-1] else None)
-        return tuple(out)
+        return _affine_backward(self, LayerNormGrad(self), gy)
 
 
 class LayerNormGrad(Function):

@@ -5,7 +5,6 @@ ConvTranspose2d (in_channels, out_channels / groups, KH, KW).
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 from .. import functional as F
@@ -69,13 +68,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        # PyTorch: kaiming_uniform(a=sqrt(5)) == U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in
-        # from weight dims 1.. (for the transposed conv that is out_channels/groups * KH * KW).
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init.reset_linear_(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -1,7 +1,6 @@
 """Fully connected layers: ``Linear`` (y = x W^T + b) and ``Identity``."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .. import backend, functional as F
@@ -48,11 +47,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_features
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init.reset_linear_(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)

@@ -12,7 +12,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 
 import minigan as mg
 import minigan.functional as F

@@ -25,7 +25,7 @@ from ..ops.reduce import mean
 from ..ops.shape import reshape, split, transpose, unsqueeze, squeeze
 from . import init
 from .linear import Linear, empty_parameter
-from .module import Module, Parameter
+from .module import Module
 
 _OP = "MultiheadAttention"
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import signal
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ from ..data import Batches, load_mnist
 from ..functional import binary_cross_entropy_with_logits
 from ..models.dcgan import Discriminator, Generator
 from ..ops.shape import concat
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
 from .progress import JsonLog, ProgressBar, read_log
 
 CHECKPOINT_KIND = "dcgan28"

@@ -1,6 +1,6 @@
 """Does minigan train DCGAN-28 as well as PyTorch? Train the same model both ways and score both.
 
-    python benchmarks/quality_vs_torch.py                 # the default length (600 steps)
+    python benchmarks/quality_vs_torch.py                 # the default length (1200 steps)
     python benchmarks/quality_vs_torch.py --steps 100     # a quick look
 
 Both runs use the same data (the 4,000 training digits of the shipped subset), batch 64,

@@ -1,6 +1,6 @@
 """DCGAN on MNIST in one readable file, on minigan's public API (no CLI, no trainer class).
 
-    python examples/dcgan_mnist.py --steps 600      # about 5-10 minutes on 2 CPU cores
+    python examples/dcgan_mnist.py --steps 1200     # about 10 minutes on 2 CPU cores
 
 It writes ``dcgan_example/step_XXXX.png`` (samples from a fixed noise batch) as it goes.
 ``minigan train`` does the same with checkpoints, logs, EMA and plots; see docs/gan.md for
@@ -56,7 +56,7 @@ def dcgan_init(model: nn.Module) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--sample-every", type=int, default=100)
     parser.add_argument("--out", default="dcgan_example")

@@ -39,7 +39,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .progress import JsonLog, ProgressBar, read_log
 
 CHECKPOINT_KIND = "dcgan28"
-DEFAULT_STEPS = 600
+DEFAULT_STEPS = 1200
 
 
 @dataclasses.dataclass
@@ -98,7 +98,7 @@ def copy_module_(target, source) -> None:
 
 
 class GANTrainer:
-    """DCGAN-28 on MNIST: ``GANTrainer(GANConfig(steps=600)).run()``.
+    """DCGAN-28 on MNIST: ``GANTrainer(GANConfig(steps=1200)).run()``.
 
     The pieces can be used on their own: :meth:`train_step` runs one step and returns its
     statistics, :meth:`sample` draws images from the EMA generator (or G without EMA),

@@ -69,6 +69,12 @@ class GradcheckResult:
     max_error: float
     message: str | None = None
 
+    def verdict(self, raise_exception: bool) -> bool:
+        """True when ok; otherwise raise GradcheckError with the report (or return False)."""
+        if not self.ok and raise_exception:
+            raise GradcheckError(self.message)
+        return self.ok
+
 
 def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3, fast: bool = False,
@@ -87,11 +93,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
     True
     """
     result = gradcheck_result(fn, inputs, eps, atol, rtol, fast, seed, n_directions)
-    if not result.ok:
-        if raise_exception:
-            raise GradcheckError(result.message)
-        return False
-    return True
+    return result.verdict(raise_exception)
 
 
 def gradcheck_result(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
@@ -186,11 +188,7 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: S
     upstream gradient: random unless ``grad_outputs`` is given).
     """
     result = gradgradcheck_result(fn, inputs, grad_outputs, eps, atol, rtol, fast, seed)
-    if not result.ok:
-        if raise_exception:
-            raise GradcheckError(result.message)
-        return False
-    return True
+    return result.verdict(raise_exception)
 
 
 def gradgradcheck_result(fn: Callable[..., Any], inputs: Sequence[Any],

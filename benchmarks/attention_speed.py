@@ -1,23 +1,20 @@
 """Attention speed: softmax, scaled_dot_product_attention, MultiheadAttention and
 TransformerEncoderLayer, forward + backward, minigan vs PyTorch (interleaved A B A B, medians).
 
-    python benchmarks/attention_speed.py [--batch 64] [--tokens 16] [--width 128] [--heads 4]
-                                         [--repeats 20] [--threads 2] [--only NAME ...]
+    python benchmarks/attention_speed.py [--repeats 20] [--threads 2] [--cpu-time]
 
-A small Transformer's sizes, float32. Each case runs forward, then backward of a fixed random
+A small Transformer's sizes (batch 64, 16 tokens, width 128, 4 heads), float32. Each case runs forward, then backward of a fixed random
 upstream gradient, on freshly built inputs. PyTorch runs with ``--threads`` threads and NumPy's
 BLAS is limited to the same number (threadpoolctl), so both use the same cores.
 Target: minigan / torch <= 1.5 (2.0 at most).
 
 On a busy machine (other processes on the same cores) PyTorch's OpenMP threads spin-wait for
-each other and its 2-thread times blow up 5-50x; compare with ``--threads 1``, or run with
+each other and its 2-thread times blow up 5-50x; compare with ``--cpu-time``, or run with
 ``OMP_WAIT_POLICY=PASSIVE`` in the environment.
 """
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
+import sys
 from typing import Callable
 
 import numpy as np
@@ -90,42 +87,12 @@ def _cases(torch, args) -> dict[str, tuple[Callable, Callable]]:
     return cases
 
 
-def _time(step: Callable) -> float:
-    t0 = time.perf_counter()
-    step()
-    return time.perf_counter() - t0
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--tokens", type=int, default=16)
-    parser.add_argument("--width", type=int, default=128)
-    parser.add_argument("--heads", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--only", nargs="*", help="run only cases whose name contains one of these")
-    args = parser.parse_args()
-    import torch
-    from threadpoolctl import threadpool_limits
-    torch.set_num_threads(args.threads)
-    mg.manual_seed(0)
-    print(f"batch {args.batch}, tokens {args.tokens}, width {args.width}, heads {args.heads}, "
-          f"float32, forward + backward, torch threads {args.threads}, medians of {args.repeats}")
-    print(f"{'case':34s} {'minigan ms':>11s} {'torch ms':>9s} {'ratio':>6s}")
-    with threadpool_limits(limits=args.threads):
-        for name, (mine, theirs) in _cases(torch, args).items():
-            if args.only and not any(o in name for o in args.only):
-                continue
-            a, b = [], []
-            for r in range(args.repeats + 2):  # two warm-up rounds, then A B A B
-                ta, tb = _time(mine), _time(theirs)
-                if r >= 2:
-                    a.append(ta)
-                    b.append(tb)
-            ma, mb = statistics.median(a), statistics.median(b)
-            print(f"{name:34s} {ma * 1e3:11.3f} {mb * 1e3:9.3f} {ma / mb:6.2f}", flush=True)
+def main(argv: list[str] | None = None) -> int:
+    """This family's rows of the kernel table (``benchmarks/kernels.py``, same options:
+    --quick, --threads, --cpu-time, --repeats), timed by the shared harness (minigan.bench)."""
+    from minigan.bench import kernels_main
+    return kernels_main(["--group", "attention"] + (sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

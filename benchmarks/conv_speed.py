@@ -7,16 +7,13 @@ minigan's im2col / col2im copies use ``backend.cpu_workers()`` threads (the core
 on; ``MINIGAN_NUM_THREADS`` overrides), its GEMMs the BLAS threads.
 
 On a busy machine wall-clock ratios swing widely (PyTorch's OpenMP threads suffer most when
-the cores are shared); ``--threads 1`` adds the ratio of the calling thread's CPU time,
-which other processes barely disturb.
+the cores are shared); ``--cpu-time`` compares one thread each by CPU time instead.
 
-    python benchmarks/conv_speed.py [--repeats 15] [--case dconv2] [--threads 1]
+    python benchmarks/conv_speed.py [--repeats 15] [--threads 1] [--cpu-time]
 """
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
+import sys
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -93,64 +90,12 @@ def torch_step(case: ConvCase, seed: int = 0) -> Callable[[], None]:
     return step
 
 
-def blas_threads() -> int:
-    try:
-        from threadpoolctl import threadpool_info
-        counts = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
-        return counts[0] if counts else 1
-    except ImportError:  # pragma: no cover
-        return 1
-
-
-def compare(case: ConvCase, repeats: int = 15) -> tuple[float, ...]:
-    """Median and best seconds (minigan, torch) of one forward + backward, interleaved A B A B:
-    (median minigan, median torch, min minigan, min torch)."""
-    a, b = minigan_step(case), torch_step(case)
-    a(), b(), a(), b()  # warm up (allocations, thread pools)
-    ta, tb, ca, cb = [], [], [], []
-    for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.thread_time()
-        a()
-        t1, c1 = time.perf_counter(), time.thread_time()
-        b()
-        t2, c2 = time.perf_counter(), time.thread_time()
-        ta.append(t1 - t0)
-        tb.append(t2 - t1)
-        ca.append(c1 - c0)
-        cb.append(c2 - c1)
-    return (statistics.median(ta), statistics.median(tb), min(ta), min(tb),
-            statistics.median(ca), statistics.median(cb))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--case", default=None, help="run only cases whose name contains this")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for both (default: NumPy's BLAS threads); with 1, the "
-                             "CPU time of the calling thread is reported too, which other "
-                             "processes on a busy machine barely disturb")
-    args = parser.parse_args()
-    import torch
-    threads = args.threads or blas_threads()
-    torch.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(threads, user_api="blas")
-    except ImportError:  # pragma: no cover
-        pass
-    print(f"float32, batch 64, forward+backward, {threads} thread(s), {args.repeats} repeats, "
-          f"ratio = minigan / torch (medians; and of the minima)")
-    print(f"{'case':<10} {'x':>18} {'w':>18}  {'minigan ms':>10} {'torch ms':>9} {'ratio':>6}"
-          f" {'min-ratio':>9}" + (f" {'cpu-ratio':>9}" if threads == 1 else ""))
-    for case in CASES:
-        if args.case and args.case.lower() not in case.name.lower().replace(" ", ""):
-            continue
-        ta, tb, ma, mb, ca, cb = compare(case, args.repeats)
-        print(f"{case.name:<10} {str(case.x):>18} {str(case.w):>18}  {ta * 1e3:10.2f} "
-              f"{tb * 1e3:9.2f} {ta / tb:6.2f} {ma / mb:9.2f}"
-              + (f" {ca / cb:9.2f}" if threads == 1 else ""))
+def main(argv: list[str] | None = None) -> int:
+    """This family's rows of the kernel table (``benchmarks/kernels.py``, same options:
+    --quick, --threads, --cpu-time, --repeats), timed by the shared harness (minigan.bench)."""
+    from minigan.bench import kernels_main
+    return kernels_main(["--group", "conv"] + (sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -4,22 +4,18 @@ at DCGAN-28 / text-encoder sizes (batch 64, float32, torch on 2 threads).
 Each case runs minigan and PyTorch alternately (A B A B ...) in one process and reports
 the medians and their ratio (minigan / torch; the target is <= 1.5).
 
-    python benchmarks/linear_loss_speed.py [--repeats 60] [--case linear] [--threads 2]
+    python benchmarks/linear_loss_speed.py [--repeats 60] [--threads 2] [--cpu-time]
 
 ``--threads`` sets both torch's threads and the BLAS threads NumPy uses (threadpoolctl); on a
-busy machine ``--threads 1`` keeps spinning worker threads from distorting either side, and
-``--clock cpu`` (implies one thread) times the CPU time of the calling thread instead of the
-wall clock, so time spent descheduled by other processes does not count.
+busy machine ``--cpu-time`` (one thread each) times CPU time instead of the wall clock, so
+time spent descheduled by other processes does not count.
 """
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
+import sys
 
 import numpy as np
 
-import minigan as mg
 import minigan.functional as F
 
 
@@ -59,69 +55,12 @@ def _cases(torch, rng):
     ]
 
 
-_clock = time.perf_counter
-
-
-def _time(fn) -> float:
-    start = _clock()
-    fn()
-    return _clock() - start
-
-
-def run(repeats: int, only: str | None, threads: int) -> None:
-    import torch
-    torch.set_num_threads(threads)
-    rng = np.random.default_rng(0)
-    print(f"{'case':44s} {'minigan ms':>10s} {'torch ms':>9s} {'ratio':>6s}")
-    for name, inputs, ours, theirs, gy_shape in _cases(torch, rng):
-        if only and only not in name:
-            continue
-        mx = [mg.tensor(a, requires_grad=r) for a, r in inputs]
-        tx = [torch.tensor(a, requires_grad=r) for a, r in inputs]
-        gy = None if gy_shape is None else rng.standard_normal(gy_shape).astype(np.float32)
-        mgy = None if gy is None else mg.tensor(gy)
-        tgy = None if gy is None else torch.tensor(gy)
-
-        def step_ours():
-            for t in mx:
-                t.grad = None
-            ours(*mx).backward(mgy)
-
-        def step_theirs():
-            for t in tx:
-                t.grad = None
-            theirs(*tx).backward(tgy)
-
-        for _ in range(5):  # warm up caches and allocators
-            step_ours()
-            step_theirs()
-        a, b = [], []
-        for _ in range(repeats):
-            a.append(_time(step_ours))
-            b.append(_time(step_theirs))
-        ma, mb = statistics.median(a), statistics.median(b)
-        print(f"{name:44s} {ma * 1e3:10.3f} {mb * 1e3:9.3f} {ma / mb:6.2f}")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=60)
-    parser.add_argument("--case", default=None, help="run only cases whose name contains this")
-    parser.add_argument("--threads", type=int, default=2, help="torch and BLAS threads")
-    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                        help="wall clock, or the calling thread's CPU time (forces 1 thread)")
-    args = parser.parse_args()
-    if args.clock == "cpu":
-        global _clock
-        _clock, args.threads = time.thread_time, 1
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # without it NumPy's BLAS keeps its default thread count
-        run(args.repeats, args.case, args.threads)
-        return
-    with threadpool_limits(limits=args.threads, user_api="blas"):
-        run(args.repeats, args.case, args.threads)
+def main(argv: list[str] | None = None) -> int:
+    """This family's rows of the kernel table (``benchmarks/kernels.py``, same options:
+    --quick, --threads, --cpu-time, --repeats), timed by the shared harness (minigan.bench)."""
+    from minigan.bench import kernels_main
+    return kernels_main(["--group", "linear", "loss", "embedding"] + (sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -5,21 +5,18 @@ Each case runs minigan and PyTorch alternately (A B A B ...) in one process, wit
 gradients reset before each step (so neither pays for accumulating into .grad), and reports
 the medians and their ratio (minigan / torch; the target is <= 1.5).
 
-    python benchmarks/norm_act_speed.py [--repeats 40] [--case leaky] [--threads 2] [--cpu]
+    python benchmarks/norm_act_speed.py [--repeats 40] [--threads 2] [--cpu-time]
 
 ``--threads`` sets PyTorch's intra-op threads and NumPy's BLAS threads (threadpoolctl).
-On a busy machine, ``--threads 1 --cpu`` compares the kernels by the process's CPU time,
+On a busy machine, ``--cpu-time`` compares one thread each by the process's CPU time,
 which does not count the time spent waiting for a core (wall time does).
 """
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
+import sys
 
 import numpy as np
 
-import minigan as mg
 import minigan.functional as F
 
 
@@ -55,61 +52,12 @@ def _cases(torch):
     ]
 
 
-def run(repeats: int, only: str | None, threads: int, cpu: bool) -> None:
-    clock = time.process_time if cpu else time.perf_counter
-
-    def _time(fn) -> float:
-        start = clock()
-        fn()
-        return clock() - start
-
-    import torch
-    torch.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(threads)
-    except ImportError:
-        pass
-    rng = np.random.default_rng(0)
-    print(f"torch {torch.__version__}, {threads} thread(s); numpy {np.__version__}; "
-          f"{'CPU' if cpu else 'wall'} time, medians of {repeats}")
-    print(f"{'case':34s} {'minigan ms':>10s} {'torch ms':>9s} {'ratio':>6s}")
-    for name, shape, pshape, ours, theirs in _cases(torch):
-        if only and only not in name:
-            continue
-        x = rng.standard_normal(shape).astype(np.float32)
-        gy = rng.standard_normal(shape).astype(np.float32)
-        params = [] if pshape is None else [rng.standard_normal(pshape).astype(np.float32),
-                                             rng.standard_normal(pshape).astype(np.float32)]
-        mx = [mg.tensor(a, requires_grad=True) for a in [x] + params]
-        tx = [torch.tensor(a, requires_grad=True) for a in [x] + params]
-        mgy, tgy = mg.tensor(gy), torch.tensor(gy)
-
-        def step_ours():
-            for t in mx:
-                t.grad = None
-            ours(*mx).backward(mgy)
-
-        def step_theirs():
-            for t in tx:
-                t.grad = None
-            theirs(*tx).backward(tgy)
-
-        for _ in range(3):
-            step_ours(), step_theirs()
-        a, b = [], []
-        for _ in range(repeats):
-            a.append(_time(step_ours))
-            b.append(_time(step_theirs))
-        ma, mb = statistics.median(a) * 1e3, statistics.median(b) * 1e3
-        print(f"{name:34s} {ma:10.3f} {mb:9.3f} {ma / mb:6.2f}")
+def main(argv: list[str] | None = None) -> int:
+    """This family's rows of the kernel table (``benchmarks/kernels.py``, same options:
+    --quick, --threads, --cpu-time, --repeats), timed by the shared harness (minigan.bench)."""
+    from minigan.bench import kernels_main
+    return kernels_main(["--group", "norm", "activation"] + (sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=40)
-    parser.add_argument("--case", default=None, help="run only cases whose name contains this")
-    parser.add_argument("--threads", type=int, default=2, help="torch and BLAS threads")
-    parser.add_argument("--cpu", action="store_true", help="time with CPU time, not wall time")
-    args = parser.parse_args()
-    run(args.repeats, args.case, args.threads, args.cpu)
+    sys.exit(main())

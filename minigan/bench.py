@@ -236,7 +236,11 @@ def kernels_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-time", action="store_true",
                         help="one thread, timed by the process's CPU time (for busy machines)")
     parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--only", default=None, help="only cases whose group or name has this")
+    parser.add_argument("--only", nargs="+", default=None,
+                        help="only cases whose group or name contains one of these")
+    parser.add_argument("--group", nargs="+", default=None,
+                        help="only these groups (conv, norm, activation, linear, loss, "
+                             "embedding, attention)")
     args = parser.parse_args(argv)
     try:
         import torch
@@ -255,7 +259,9 @@ def kernels_main(argv: list[str] | None = None) -> int:
           f"{load_average()}")
     cases = kernel_cases(torch, args.quick)
     if args.only:
-        cases = [c for c in cases if args.only in c.group or args.only in c.name]
+        cases = [c for c in cases if any(o in c.group or o in c.name for o in args.only)]
+    if args.group:
+        cases = [c for c in cases if c.group in args.group]
     run_table(cases, repeats, warmup, args.cpu_time)
     return 0
 

@@ -121,7 +121,7 @@ def test_batch_norm_parallel_matches_serial_and_torch(monkeypatch, serial, torch
 def test_layer_norm_parallel_matches_serial_and_torch(monkeypatch, serial, torch):
     _parallel(monkeypatch)
     rng = np.random.default_rng(5)
-    data = rng.standard_normal((64, 16, 128)).astype(np.float32) * 3 - 1
+    data = rng.standard_normal((128, 32, 128)).astype(np.float32) * 3 - 1  # above the split size
     w, b = rng.standard_normal(128).astype(np.float32), rng.standard_normal(128).astype(np.float32)
     gy = rng.standard_normal(data.shape).astype(np.float32)
 

@@ -340,14 +340,9 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
 # ============================================================================ layer_norm
 
 
-# Row kernels do all their passes in one call per slice of rows, so splitting them between
-# threads pays from smaller sizes than single elementwise passes do.
-ROW_PARALLEL_MIN = 1 << 16
-
-
 def _in_row_parts(fn, rows) -> None:
     """``fn(r)`` over slices ``r`` of an (M, D) array's rows, shared between threads when big."""
-    backend.run_in_parts(fn, rows.shape[0], rows.size, rows, ROW_PARALLEL_MIN)
+    backend.run_in_parts(fn, rows.shape[0], rows.size, rows, backend.ELEMENTWISE_PARALLEL_MIN)
 
 
 def _row_dot(a, b):

@@ -8,10 +8,52 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from .module import Module
 
-# ============================================================================ Sequential
+# ============================================================================ Sequential, ModuleList
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: modules addressed by position, ``len``,
+    iteration, ``append``/``extend``, and deletion that renumbers the names "0".."n-1"
+    as PyTorch does."""
+
+    def _index(self, idx: int) -> str:
+        """The name of the module at position ``idx`` (negative counts from the end)."""
+        n = len(self)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range for {type(self).__name__} of length {n}")
+        return list(self._modules)[idx % n]
+
+    def _renumber(self, modules: list) -> None:
+        self._modules.clear()
+        for i, module in enumerate(modules):
+            self.add_module(str(i), module)
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        self.add_module(self._index(idx), module)
+
+    def __delitem__(self, idx: int | slice) -> None:
+        kept = dict(self._modules)
+        for key in (list(self._modules)[idx] if isinstance(idx, slice) else [self._index(idx)]):
+            del kept[key]
+        self._renumber(list(kept.values()))
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]):
+        for module in modules:
+            self.append(module)
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Calls its modules one after another: ``Sequential(Linear(4, 8), ReLU(), Linear(8, 1))``.
 
     Also accepts one ``OrderedDict`` of name -> module. Supports ``len``, iteration,
@@ -27,44 +69,10 @@ class Sequential(Module):
             for i, module in enumerate(modules):
                 self.add_module(str(i), module)
 
-    def _index(self, idx: int) -> str:
-        n = len(self)
-        if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range for {type(self).__name__} of length {n}")
-        return list(self._modules)[idx % n]
-
     def __getitem__(self, idx: int | slice) -> Any:
-        if isinstance(idx, slice):
+        if isinstance(idx, slice):  # keeps the names, as PyTorch
             return type(self)(OrderedDict(list(self._modules.items())[idx]))
         return self._modules[self._index(idx)]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        self.add_module(self._index(idx), module)
-
-    def __delitem__(self, idx: int | slice) -> None:
-        keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._index(idx)]
-        for key in keys:
-            del self._modules[key]
-        # Renumber so names stay "0".."n-1", as PyTorch does.
-        items = list(self._modules.items())
-        self._modules.clear()
-        for i, (_, module) in enumerate(items):
-            self._modules[str(i)] = module
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> "Sequential":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> "Sequential":
-        for module in modules:
-            self.append(module)
-        return self
 
     def forward(self, x: Any) -> Any:
         for module in self._modules.values():
@@ -72,10 +80,7 @@ class Sequential(Module):
         return x
 
 
-# ============================================================================ ModuleList
-
-
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered (a plain list would hide them)."""
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
@@ -83,51 +88,18 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
-    def _key(self, idx: int) -> str:
-        n = len(self)
-        if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range for ModuleList of length {n}")
-        return str(idx % n)
-
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
             return ModuleList(list(self._modules.values())[idx])
-        return self._modules[self._key(idx)]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        self.add_module(self._key(idx), module)
-
-    def __delitem__(self, idx: int | slice) -> None:
-        modules = list(self._modules.values())
-        del modules[idx]
-        self._modules.clear()
-        for i, module in enumerate(modules):
-            self._modules[str(i)] = module
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return self._modules[self._index(idx)]
 
     def __iadd__(self, modules: Iterable[Module]) -> "ModuleList":
         return self.extend(modules)
 
-    def append(self, module: Module) -> "ModuleList":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> "ModuleList":
-        for module in modules:
-            self.append(module)
-        return self
-
     def insert(self, index: int, module: Module) -> None:
         modules = list(self._modules.values())
         modules.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
+        self._renumber(modules)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ModuleList has no forward: iterate over it and call each module")

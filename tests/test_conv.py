@@ -76,15 +76,21 @@ def ref_conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, di
 # ---------------------------------------------------------------------------- strategies
 
 
-@st.composite
-def conv_cases(draw, max_side: int = 6):
-    """(x shape, w shape, bias?, kwargs) for a valid conv2d."""
+def _geometry(draw) -> tuple:
+    """Groups, batch, channels per group (in, out), kernel, stride, padding, dilation."""
     G = draw(st.sampled_from([1, 2]))
     N, Cg, OCg = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
     KH, KW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     S = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     P = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
     D = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    return G, N, Cg, OCg, KH, KW, S, P, D
+
+
+@st.composite
+def conv_cases(draw, max_side: int = 6):
+    """(x shape, w shape, bias?, kwargs) for a valid conv2d."""
+    G, N, Cg, OCg, KH, KW, S, P, D = _geometry(draw)
     sides = []
     for k, p, d in ((KH, P[0], D[0]), (KW, P[1], D[1])):
         low = max(1, d * (k - 1) + 1 - 2 * p)
@@ -96,12 +102,7 @@ def conv_cases(draw, max_side: int = 6):
 @st.composite
 def conv_transpose_cases(draw, max_side: int = 4):
     """(x shape, w shape, bias?, kwargs) for a valid conv_transpose2d."""
-    G = draw(st.sampled_from([1, 2]))
-    N, Cg, OCg = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    KH, KW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    S = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    P = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-    D = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    G, N, Cg, OCg, KH, KW, S, P, D = _geometry(draw)
     OP = (draw(st.integers(0, max(S[0], D[0]) - 1)), draw(st.integers(0, max(S[1], D[1]) - 1)))
     H, W = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
     for size, s, p, d, k, op in ((H, S[0], P[0], D[0], KH, OP[0]), (W, S[1], P[1], D[1], KW, OP[1])):

@@ -46,48 +46,25 @@ def _kwargs(case: ConvCase) -> dict:
     return kw
 
 
-def minigan_step(case: ConvCase, seed: int = 0) -> Callable[[], None]:
-    """A closure running one forward + backward of ``case`` in minigan.
+def steps(case: ConvCase, torch, seed: int = 0) -> tuple[Callable[[], None], Callable[[], None]]:
+    """Closures running one forward + backward of ``case`` in minigan and in PyTorch.
 
-    x and the output gradient are plain contiguous NCHW arrays, as torch gets them (minigan
-    works channels-last inside, so this includes a transpose copy of each)."""
-    import minigan as mg
+    x and the output gradient are plain contiguous NCHW arrays for both (minigan works
+    channels-last inside, so its time includes a transpose copy of each)."""
     import minigan.functional as F
+    from minigan.bench import forward_backward_pair
     rng = np.random.default_rng(seed)
-    x = mg.tensor(rng.standard_normal(case.x, dtype=np.float32), requires_grad=case.x_grad)
-    w = mg.tensor(rng.standard_normal(case.w, dtype=np.float32) * 0.05, requires_grad=True)
-    fn = F.conv2d if case.kind == "conv" else F.conv_transpose2d
-    kw = _kwargs(case)
-    wanted = [x, w] if case.x_grad else [w]
-    gy = None
-
-    def step() -> None:
-        nonlocal gy
-        y = fn(x, w, **kw)
-        if gy is None:
-            gy = mg.tensor(rng.standard_normal(y.shape, dtype=np.float32))
-        mg.grad(y, wanted, gy)
-    return step
-
-
-def torch_step(case: ConvCase, seed: int = 0) -> Callable[[], None]:
-    import torch
-    rng = np.random.default_rng(seed)
-    x = torch.tensor(rng.standard_normal(case.x, dtype=np.float32), requires_grad=case.x_grad)
-    w = torch.tensor(rng.standard_normal(case.w, dtype=np.float32) * 0.05, requires_grad=True)
-    F = torch.nn.functional
-    fn = F.conv2d if case.kind == "conv" else F.conv_transpose2d
-    kw = _kwargs(case)
-    wanted = [x, w] if case.x_grad else [w]
-    gy = None
-
-    def step() -> None:
-        nonlocal gy
-        y = fn(x, w, **kw)
-        if gy is None:
-            gy = torch.tensor(rng.standard_normal(tuple(y.shape), dtype=np.float32))
-        torch.autograd.grad(y, wanted, gy)
-    return step
+    x = rng.standard_normal(case.x, dtype=np.float32)
+    w = rng.standard_normal(case.w, dtype=np.float32) * 0.05
+    tf, kw = torch.nn.functional, _kwargs(case)
+    ours, theirs = (F.conv2d, tf.conv2d) if case.kind == "conv" else (F.conv_transpose2d,
+                                                                      tf.conv_transpose2d)
+    with torch.no_grad():
+        out_shape = tuple(theirs(torch.from_numpy(x), torch.from_numpy(w), **kw).shape)
+    gy = rng.standard_normal(out_shape, dtype=np.float32)
+    return forward_backward_pair(torch, lambda a, b: ours(a, b, **kw),
+                                 lambda a, b: theirs(a, b, **kw),
+                                 [(x, case.x_grad), (w, True)], gy)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -176,7 +176,7 @@ def kernel_cases(torch, quick: bool = False) -> list[Case]:
         if quick and c.name not in ("D conv2", "G deconv2"):
             continue
         cases.append(Case("conv", f"{c.name} x{c.x} w{c.w[:2]} k{c.w[2]} s{c.stride}",
-                          conv.minigan_step(c), conv.torch_step(c)))
+                          *conv.steps(c, torch)))
 
     norm_act = import_benchmark("norm_act_speed")
     quick_norm = ("batch_norm train (64, 12544)", "batch_norm train (64, 128, 7, 7)",

@@ -174,30 +174,40 @@ def _im2col(x, g: _Geometry):
     return cols.reshape(N * g.OH * g.OW, -1)
 
 
+def _valid_taps(k: int, size: int, out: int, s: int, p: int, d: int) -> tuple:
+    """For kernel offset ``k``: the output positions o whose input o*s + k*d - p lies inside
+    [0, size), as (first o, count, first input index)."""
+    lo = max(0, -(-(p - k * d) // s))                     # ceil((p - k d) / s)
+    hi = min(out - 1, (size - 1 + p - k * d) // s)
+    return lo, max(0, hi - lo + 1), lo * s + k * d - p
+
+
 def _col2im(cols, N: int, C: int, g: _Geometry):
     """Adjoint of ``_im2col``: cols (L, G*KH*KW*Cg) -> x (N, C, H, W) (channels-last view).
 
     x[n, c, oh*S + kh*D - P, ow*S + kw*D - P] += cols[(n, oh, ow), (kh, kw, c)], one strided
     ``+=`` per kernel offset (KH*KW of them: overlaps add up, no scatter-add; each one
-    moves rows of C contiguous floats). The padding is cut off at the end. Images of the
-    batch do not overlap, so threads may take a part of the batch each."""
+    moves rows of C contiguous floats), each limited to the output positions whose input
+    falls inside the image, so the result is a dense channels-last array (no padded buffer
+    to crop, which would leave a layout batch norm and the next conv must copy). Images of
+    the batch do not overlap, so threads may take a part of the batch each."""
     xp = backend.get_array_module(cols)
     (ph, pw), (S_h, S_w), (D_h, D_w) = g.P, g.S, g.D
     G, Cg = g.G, C // g.G
     c7 = cols.reshape(N, g.OH, g.OW, G, g.KH, g.KW, Cg)
-    out = xp.zeros((N, g.H + 2 * ph, g.W + 2 * pw, G, Cg), dtype=cols.dtype)
-    h_span, w_span = S_h * (g.OH - 1) + 1, S_w * (g.OW - 1) + 1
+    out = xp.zeros((N, g.H, g.W, G, Cg), dtype=cols.dtype)
+    rows = [_valid_taps(kh, g.H, g.OH, S_h, ph, D_h) for kh in range(g.KH)]
+    columns = [_valid_taps(kw, g.W, g.OW, S_w, pw, D_w) for kw in range(g.KW)]
 
     def add(part):
         o, c = out[part], c7[part]
-        for kh in range(g.KH):
-            h0 = kh * D_h
-            for kw in range(g.KW):
-                w0 = kw * D_w
-                o[:, h0:h0 + h_span:S_h, w0:w0 + w_span:S_w] += c[:, :, :, :, kh, kw]
+        for kh, (oh, nh, h0) in enumerate(rows):
+            for kw, (ow, nw, w0) in enumerate(columns):
+                if nh and nw:
+                    o[:, h0:h0 + (nh - 1) * S_h + 1:S_h, w0:w0 + (nw - 1) * S_w + 1:S_w] += \
+                        c[:, oh:oh + nh, ow:ow + nw, :, kh, kw]
     backend.run_in_parts(add, N, cols.size, cols)
-    out = out.reshape(N, g.H + 2 * ph, g.W + 2 * pw, C)
-    return out[:, ph:ph + g.H, pw:pw + g.W].transpose(0, 3, 1, 2)
+    return out.reshape(N, g.H, g.W, C).transpose(0, 3, 1, 2)
 
 
 # ============================================================================ Conv2d

@@ -175,22 +175,18 @@ def make_torch_step(torch, G, D, opt_g, opt_d, n: int, device: str):
 # ---------------------------------------------------------------------------- timing
 
 
-def interleaved(cases: dict, repeats: int, warmup: int, now=time.perf_counter) -> dict:
-    """{name: (fn_minigan, fn_torch, sync)} -> {name: (median_minigan, median_torch)}."""
-    times = {name: ([], []) for name in cases}
+def interleaved(cases: dict, repeats: int, warmup: int, now=time.perf_counter,
+                block: int = 3) -> dict:
+    """{name: (fn_minigan, fn_torch, sync)} -> {name: (median_minigan, median_torch)}, each
+    case timed by bench.interleave in rounds of ``block`` calls (after a pause and one untimed
+    call, so neither engine pays for the other's spinning threads); ``sync`` ends every call."""
+    results = {}
     for name, (fa, fb, sync) in cases.items():
-        for _ in range(warmup):
-            fa(), fb()
-        sync()
-    for _ in range(repeats):
-        for name, (fa, fb, sync) in cases.items():
-            for fn, bucket in ((fa, times[name][0]), (fb, times[name][1])):
-                sync()
-                t = now()
-                fn()
-                sync()
-                bucket.append(now() - t)
-    return {name: (statistics.median(a), statistics.median(b)) for name, (a, b) in times.items()}
+        def synced(fn):
+            return lambda: (fn(), sync())
+        results[name] = bench.interleave(synced(fa), synced(fb), repeats, warmup, now,
+                                         block=block, untimed=1)
+    return results
 
 
 def setup(device: str, n: int, torch):

@@ -85,32 +85,46 @@ class Case(NamedTuple):
 
 
 def interleave(ours: Step, theirs: Step, repeats: int, warmup: int,
-               now: Callable[[], float]) -> tuple[float, float]:
-    """Median seconds of ``ours`` and ``theirs``, timed alternately (A B A B ...)."""
+               now: Callable[[], float], block: int = 1, settle: float = 0.05,
+               untimed: int = 2) -> tuple[float, float]:
+    """Median seconds of ``ours`` and ``theirs``, timed alternately: A B A B ... with
+    ``block`` = 1; else in rounds: wait ``settle`` seconds, ``untimed`` calls, then ``block``
+    timed calls of A, the same for B, until each has ``repeats`` timings.
+
+    Why blocks: right after one engine ran, the other pays for its thread pools. PyTorch's
+    OpenMP threads (libgomp) spin on the cores for ~20 ms after each parallel call, and
+    OpenBLAS's do the same, so a minigan call that follows a PyTorch call runs its second
+    thread on a busy core (measured: leaky_relu fwd+bwd 1.0 ms alone, 1.6-2.0 ms right after
+    torch); and the first call after the other engine is cold. Neither happens in a loop of
+    one engine's own work, which is what we want to compare. The wait lets the spinning stop,
+    the untimed calls warm up; rounds still alternate, so drifts in machine load hit both."""
     for _ in range(warmup):
         ours()
         theirs()
-    a, b = [], []
-    for _ in range(repeats):
-        t0 = now()
-        ours()
-        t1 = now()
-        theirs()
-        t2 = now()
-        a.append(t1 - t0)
-        b.append(t2 - t1)
+    a: list[float] = []
+    b: list[float] = []
+    while len(a) < repeats:
+        for step, times in ((ours, a), (theirs, b)):
+            if block > 1:
+                time.sleep(settle)
+                for _ in range(untimed):
+                    step()
+            for _ in range(min(block, repeats - len(times))):
+                t0 = now()
+                step()
+                times.append(now() - t0)
     return statistics.median(a), statistics.median(b)
 
 
 def run_table(cases: Iterable[Case], repeats: int, warmup: int, cpu_time: bool,
-              out=sys.stdout) -> list[tuple[Case, float, float]]:
+              out=sys.stdout, block: int = 1) -> list[tuple[Case, float, float]]:
     """Time every case (interleaved) and print one row each: ms of both and the ratio."""
     now = clock(cpu_time)
     rows = []
     print(f"{'group':10s} {'case':46s} {'minigan ms':>10s} {'torch ms':>9s} {'ratio':>6s}",
           file=out)
     for case in cases:
-        ta, tb = interleave(case.ours, case.theirs, repeats, warmup, now)
+        ta, tb = interleave(case.ours, case.theirs, repeats, warmup, now, block)
         rows.append((case, ta, tb))
         print(f"{case.group:10s} {case.name:46s} {ta * 1e3:10.3f} {tb * 1e3:9.3f} "
               f"{ta / tb:6.2f}", file=out, flush=True)
@@ -236,6 +250,9 @@ def kernels_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-time", action="store_true",
                         help="one thread, timed by the process's CPU time (for busy machines)")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--block", type=int, default=5,
+                        help="timed calls of one engine before switching to the other, after "
+                             "one untimed call (1: strict A B A B; see interleave)")
     parser.add_argument("--only", nargs="+", default=None,
                         help="only cases whose group or name contains one of these")
     parser.add_argument("--group", nargs="+", default=None,
@@ -254,7 +271,8 @@ def kernels_main(argv: list[str] | None = None) -> int:
     mg.manual_seed(0)
     torch.manual_seed(0)
     print(f"kernels, float32, forward + backward, batch 64; {threads} thread(s) each; "
-          f"{'process CPU time' if args.cpu_time else 'wall clock'}, medians of {repeats}; "
+          f"{'process CPU time' if args.cpu_time else 'wall clock'}, medians of {repeats} "
+          f"(blocks of {args.block}); "
           f"minigan {mg.__version__}, numpy {np.__version__}, torch {torch.__version__}; "
           f"{load_average()}")
     cases = kernel_cases(torch, args.quick)
@@ -262,7 +280,7 @@ def kernels_main(argv: list[str] | None = None) -> int:
         cases = [c for c in cases if any(o in c.group or o in c.name for o in args.only)]
     if args.group:
         cases = [c for c in cases if c.group in args.group]
-    run_table(cases, repeats, warmup, args.cpu_time)
+    run_table(cases, repeats, warmup, args.cpu_time, block=args.block)
     return 0
 
 

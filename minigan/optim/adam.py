@@ -53,26 +53,32 @@ class Adam(Optimizer):
             g = self._effective_grad(p, grad, 0.0, group["maximize"], s0)
         else:
             g = self._effective_grad(p, grad, wd, group["maximize"], s0)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        # m = beta1 m + (1 - beta1) g, written m += (1 - beta1)(g - m) as torch's lerp_
-        xp.subtract(g, m, out=s1)
-        s1 *= 1 - beta1
-        m += s1
-        # v = beta2 v + (1 - beta2) g^2
-        v *= beta2
-        xp.multiply(g, g, out=s1)
-        s1 *= 1 - beta2
-        v += s1
-        if group["amsgrad"]:
-            v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         step_size = lr / (1 - beta1 ** t)
-        # denominator sqrt(v) / sqrt(1 - beta2^t) + eps
-        xp.sqrt(v, out=s1)
-        s1 /= math.sqrt(1 - beta2 ** t)
-        s1 += eps
-        xp.divide(m, s1, out=s1)
-        s1 *= step_size
-        p -= s1
+        bias2_sqrt = math.sqrt(1 - beta2 ** t)
+
+        def kernel(p, g, m, v, s1, *v_max) -> None:
+            # m = beta1 m + (1 - beta1) g, written m += (1 - beta1)(g - m) as torch's lerp_
+            xp.subtract(g, m, out=s1)
+            s1 *= 1 - beta1
+            m += s1
+            # v = beta2 v + (1 - beta2) g^2
+            v *= beta2
+            xp.multiply(g, g, out=s1)
+            s1 *= 1 - beta2
+            v += s1
+            if v_max:
+                v = xp.maximum(v_max[0], v, out=v_max[0])
+            # denominator sqrt(v) / sqrt(1 - beta2^t) + eps
+            xp.sqrt(v, out=s1)
+            s1 /= bias2_sqrt
+            s1 += eps
+            xp.divide(m, s1, out=s1)
+            s1 *= step_size
+            p -= s1
+        arrays = [p, g, state["exp_avg"], state["exp_avg_sq"], s1]
+        if group["amsgrad"]:
+            arrays.append(state["max_exp_avg_sq"])
+        backend.split_elementwise(kernel, *arrays)  # big parameters: on every core
 
 
 class AdamW(Adam):

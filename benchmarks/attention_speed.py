@@ -14,6 +14,8 @@ each other and its 2-thread times blow up 5-50x; compare with ``--cpu-time``, or
 """
 from __future__ import annotations
 
+import minigan  # noqa: F401  first: it limits OpenBLAS's thread spin before NumPy loads
+
 import sys
 from typing import Callable
 

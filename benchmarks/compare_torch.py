@@ -18,6 +18,8 @@ one G update with fresh noise (D frozen), as minigan's trainer does it.
 """
 from __future__ import annotations
 
+import minigan  # noqa: F401  first: it limits OpenBLAS's thread spin before NumPy loads
+
 import argparse
 import json
 import os

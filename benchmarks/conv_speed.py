@@ -13,6 +13,8 @@ the cores are shared); ``--cpu-time`` compares one thread each by CPU time inste
 """
 from __future__ import annotations
 
+import minigan  # noqa: F401  first: it limits OpenBLAS's thread spin before NumPy loads
+
 import sys
 from typing import Callable, NamedTuple
 

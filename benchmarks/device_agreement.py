@@ -11,6 +11,8 @@ the two devices draw different random masks; BatchNorm runs in training mode.
 """
 from __future__ import annotations
 
+import minigan  # noqa: F401  first: it limits OpenBLAS's thread spin before NumPy loads
+
 import argparse
 import sys
 

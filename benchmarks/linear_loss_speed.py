@@ -12,6 +12,8 @@ time spent descheduled by other processes does not count.
 """
 from __future__ import annotations
 
+import minigan  # noqa: F401  first: it limits OpenBLAS's thread spin before NumPy loads
+
 import sys
 
 import numpy as np

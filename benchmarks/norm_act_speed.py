@@ -13,6 +13,8 @@ which does not count the time spent waiting for a core (wall time does).
 """
 from __future__ import annotations
 
+import minigan  # noqa: F401  first: it limits OpenBLAS's thread spin before NumPy loads
+
 import sys
 
 import numpy as np

@@ -15,6 +15,8 @@ PyTorch is optional: without it only minigan's run is scored.
 """
 from __future__ import annotations
 
+import minigan  # noqa: F401  first: it limits OpenBLAS's thread spin before NumPy loads
+
 import argparse
 import sys
 import time

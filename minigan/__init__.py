@@ -8,7 +8,20 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import backend
+import os as _os
+import sys as _sys
+
+# OpenBLAS's worker threads busy-wait ~0.1 s (2^28 cycles) after every matrix product before
+# they sleep. minigan's own threads split the element-wise kernels between the cores right
+# after each GEMM, so they ran on a core that a spinning BLAS thread held: a DCGAN-28 step
+# took 0.35-0.43 s, and 0.27 s with the spin cut to 2^4 cycles. OpenBLAS reads the setting
+# once, when NumPy loads it, so it only takes effect when minigan is imported before NumPy
+# (the ``minigan`` command always is). A value the user set is kept.
+BLAS_SPIN_LIMITED = "numpy" not in _sys.modules and "OPENBLAS_THREAD_TIMEOUT" not in _os.environ
+if BLAS_SPIN_LIMITED:
+    _os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
+
+from . import backend  # noqa: E402  (NumPy loads here, after the setting above)
 from .autograd import (Function, Tensor, as_tensor, enable_grad, grad, is_grad_enabled, no_grad,
                        set_grad_enabled, tensor)
 from .backend import (DeviceError, get_default_dtype, get_rng_state, manual_seed, set_default_dtype,

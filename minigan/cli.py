@@ -3,6 +3,7 @@ with one line on stderr and a non-zero exit code, never a traceback."""
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 from typing import Sequence
@@ -41,6 +42,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"minigan {__version__}")
     print(f"Python  {platform.python_version()} ({platform.machine()})")
     print(f"NumPy   {np.__version__}, BLAS: {blas_name()}")
+    import minigan
+    spin = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+    print("        OpenBLAS thread spin: " + (
+        "cut to 2^4 cycles by minigan" if minigan.BLAS_SPIN_LIMITED else
+        f"OPENBLAS_THREAD_TIMEOUT={spin} (set before minigan)" if spin else
+        "OpenBLAS default (NumPy was imported before minigan)"))
     cupy = backend._cupy
     print(f"CuPy    {cupy.__version__ if cupy is not None else 'not installed'}")
     devices = ["cpu"]

@@ -140,3 +140,18 @@ def test_layer_norm_parallel_matches_serial_and_torch(monkeypatch, serial, torch
     ty.backward(torch.tensor(gy))
     for ours, theirs in zip(parallel, (ty, tx.grad, tw.grad, tb.grad)):
         np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-4, atol=2e-4)
+
+
+def test_nested_split_runs_inline_in_a_worker(monkeypatch):
+    """A kernel that splits again from inside a worker runs its inner job in place
+    (a worker waiting on the other workers could deadlock)."""
+    _parallel(monkeypatch)
+    x = np.zeros(BIG, np.float32)
+    inner_parts = []
+
+    def outer(part):
+        backend.run_in_parts(lambda p: inner_parts.append((part.start, p)), 4, x.size, x, 1)
+    backend.run_in_parts(outer, 2, x.size, x, 1)
+    assert sorted(s for s, _ in inner_parts) == [0, 0, 1]   # the caller's part splits again
+    worker_inner = [p for s, p in inner_parts if s == 1]
+    assert worker_inner == [slice(0, 4)]                       # the worker's runs in one call

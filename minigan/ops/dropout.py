@@ -16,7 +16,12 @@ class ScaleByMask(Function):
         self.mask = mask
 
     def forward(self, x):
-        return x * self.mask
+        xp = backend.get_array_module(x)
+        if x.shape != self.mask.shape:
+            return x * self.mask
+        y = xp.empty_like(x)  # x's layout, which the mask shares: one flat pass, split
+        backend.split_elementwise(lambda x, m, y: xp.multiply(x, m, out=y), x, self.mask, y)
+        return y
 
     def backward(self, gy):
         return ScaleByMask(self.mask)(gy)
@@ -41,8 +46,12 @@ def _keep_mask(x, p: float, device: str):
     # keep where bits >= p 2^32 (rounded): P(keep) = 1 - p within 2^-33
     bits = backend.random_bits32(stored or (1,), device).reshape(stored)  # 0-d: an array
     mask = xp.empty(stored, dtype=x.dtype)
-    xp.greater_equal(bits, min(round(p * 2.0 ** 32), 2 ** 32 - 1), out=mask, casting="unsafe")
-    mask *= 1.0 / (1.0 - p)
+    threshold, scale = min(round(p * 2.0 ** 32), 2 ** 32 - 1), 1.0 / (1.0 - p)
+
+    def kernel(bits, mask) -> None:
+        xp.greater_equal(bits, threshold, out=mask, casting="unsafe")
+        mask *= scale
+    backend.split_elementwise(kernel, bits, mask)
     return mask.transpose(tuple(order.index(i) for i in range(x.ndim)))
 
 

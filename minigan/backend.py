@@ -339,9 +339,12 @@ class _Workers:
             fn, part, reply = inbox.get()
             try:
                 fn(part)
-                reply.put(None)
+                result = None
             except BaseException as error:  # handed to the caller, which re-raises it
-                reply.put(error)
+                result = error
+            fn = part = None  # drop the task (its closure holds arrays) before the reply
+            reply.put(result)
+            result = reply = None
 
     def run(self, fn, parts: list) -> None:
         """``fn(part)`` for every part: parts[1:] on workers, parts[0] on this thread."""

@@ -82,6 +82,27 @@ def test_leaf_grads_are_private_arrays():
     assert y.grad.tolist() == [1.0, 1.0, 1.0]  # ... leaves the other alone
 
 
+def test_leaf_grad_views_are_copied_unless_the_view_owns_its_memory():
+    # a view of an array the caller holds (reshape's backward of the caller's gy): copied
+    x = leaf(np.ones((2, 3)))
+    g = np.arange(6.0).reshape(3, 2)
+    x.reshape(3, 2).backward(mg.tensor(g))
+    assert not np.shares_memory(x.grad.data, g)
+    x.grad.data[...] = 7.0
+    assert g[0, 0] == 0.0
+    # a view spanning a fresh array nobody else holds (batch norm's channels-last dx): kept
+    # as it is, no second copy
+    xs = np.random.default_rng(0).standard_normal((4, 2, 2, 3)).transpose(0, 3, 1, 2)
+    w = leaf(xs)
+    mg.functional.batch_norm(w, None, None, training=True).backward(mg.ones(*xs.shape, dtype="float64"))
+    assert w.grad.data.base is not None and w.grad.data.strides == w.data.strides
+    assert np.abs(w.grad.data).max() < 1e-12  # (sum of a normalised x has no gradient)
+    # a broadcast gradient (sum's backward) is never kept: it must become a writeable array
+    v = leaf(np.ones(3))
+    v.sum().backward()
+    assert v.grad.data.flags.writeable and v.grad.data.strides == (8,)
+
+
 # ============================================================================ freeing and retain_graph
 
 

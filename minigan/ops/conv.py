@@ -237,10 +237,13 @@ class Conv2d(Function):
         need = self.needs_input_grad
         g = self.g
         gy_rows = _rows(gy.data) if need[0] or need[1] else None  # shared by both
+        # the weight gradient first: it frees the forward's im2col columns (40 MB for D's
+        # second conv at batch 128) before the input gradient's GEMM makes as many again
+        cols, self.cols = self.cols, None
+        gw = Conv2dGradWeight(g, cols, gy_rows)(x, gy) if need[1] else None
+        del cols
         gx = ConvTranspose2d(g, gy_rows)(gy, w) if need[0] else None
-        gw = Conv2dGradWeight(g, self.cols, gy_rows)(x, gy) if need[1] else None
         gb = gy.sum(axis=(0, 2, 3)) if len(need) > 2 and need[2] else None
-        self.cols = None
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)
 
 

@@ -152,6 +152,8 @@ def _im2col(x, g: _Geometry):
     xp = backend.get_array_module(x)
     N, C, H, W = x.shape
     (ph, pw), (S_h, S_w), (D_h, D_w) = g.P, g.S, g.D
+    if C == 1:
+        return _im2col_single_channel(x, g)
     xt = x.transpose(0, 2, 3, 1)                                   # (N, H, W, C)
     if ph or pw:
         xpad = xp.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
@@ -174,6 +176,25 @@ def _im2col(x, g: _Geometry):
     return cols.reshape(N * g.OH * g.OW, -1)
 
 
+def _im2col_single_channel(x, g: _Geometry):
+    """``_im2col`` for one input channel (an MNIST image): the window rows would be runs of
+    KW floats, so instead copy one strided slice per kernel offset into an offset-major
+    (KH*KW, L) array and return its transpose, a (L, KH*KW) view that the GEMMs read as it
+    is (BLAS takes transposed operands). im2col of (128, 1, 28, 28), k5 s2: 1.5 -> 0.8 ms."""
+    xp = backend.get_array_module(x)
+    N, _, H, W = x.shape
+    (ph, pw), (S_h, S_w), (D_h, D_w) = g.P, g.S, g.D
+    xpad = xp.zeros((N, H + 2 * ph, W + 2 * pw), dtype=x.dtype)
+    xpad[:, ph:ph + H, pw:pw + W] = x[:, 0]
+    cols_t = xp.empty((g.KH, g.KW, N, g.OH, g.OW), dtype=x.dtype)
+    h_span, w_span = S_h * (g.OH - 1) + 1, S_w * (g.OW - 1) + 1
+    for kh in range(g.KH):
+        for kw in range(g.KW):
+            h0, w0 = kh * D_h, kw * D_w
+            cols_t[kh, kw] = xpad[:, h0:h0 + h_span:S_h, w0:w0 + w_span:S_w]
+    return cols_t.reshape(g.KH * g.KW, -1).T
+
+
 def _valid_taps(k: int, size: int, out: int, s: int, p: int, d: int) -> tuple:
     """For kernel offset ``k``: the output positions o whose input o*s + k*d - p lies inside
     [0, size), as (first o, count, first input index)."""
@@ -194,10 +215,12 @@ def _col2im(cols, N: int, C: int, g: _Geometry):
     xp = backend.get_array_module(cols)
     (ph, pw), (S_h, S_w), (D_h, D_w) = g.P, g.S, g.D
     G, Cg = g.G, C // g.G
-    c7 = cols.reshape(N, g.OH, g.OW, G, g.KH, g.KW, Cg)
-    out = xp.zeros((N, g.H, g.W, G, Cg), dtype=cols.dtype)
     rows = [_valid_taps(kh, g.H, g.OH, S_h, ph, D_h) for kh in range(g.KH)]
     columns = [_valid_taps(kw, g.W, g.OW, S_w, pw, D_w) for kw in range(g.KW)]
+    if C == 1:
+        return _col2im_single_channel(cols, N, g, rows, columns)
+    c7 = cols.reshape(N, g.OH, g.OW, G, g.KH, g.KW, Cg)
+    out = xp.zeros((N, g.H, g.W, G, Cg), dtype=cols.dtype)
 
     def add(part):
         o, c = out[part], c7[part]
@@ -208,6 +231,23 @@ def _col2im(cols, N: int, C: int, g: _Geometry):
                         c[:, oh:oh + nh, ow:ow + nw, :, kh, kw]
     backend.run_in_parts(add, N, cols.size, cols)
     return out.reshape(N, g.H, g.W, C).transpose(0, 3, 1, 2)
+
+
+def _col2im_single_channel(cols, N: int, g: _Geometry, rows: list, columns: list):
+    """``_col2im`` for one output channel: the per-offset rows of ``cols.T`` (contiguous
+    when the caller's GEMM wrote the offset-major (KH*KW, L) array, see ConvTranspose2d)
+    are added into strided windows of the image, runs of OW floats instead of single ones.
+    (128, 25) -> (128, 1, 28, 28), k5 s2: ~4x faster than the channels-last adds."""
+    xp = backend.get_array_module(cols)
+    per_offset = cols.T.reshape(g.KH, g.KW, N, g.OH, g.OW)
+    out = xp.zeros((N, g.H, g.W), dtype=cols.dtype)
+    (S_h, S_w) = g.S
+    for kh, (oh, nh, h0) in enumerate(rows):
+        for kw, (ow, nw, w0) in enumerate(columns):
+            if nh and nw:
+                out[:, h0:h0 + (nh - 1) * S_h + 1:S_h, w0:w0 + (nw - 1) * S_w + 1:S_w] += \
+                    per_offset[kh, kw, :, oh:oh + nh, ow:ow + nw]
+    return out[:, None]
 
 
 # ============================================================================ Conv2d
@@ -267,8 +307,12 @@ class ConvTranspose2d(Function):
         g = self.g
         y_rows = self.y_rows if self.y_rows is not None else _rows(y)  # (L, OC)
         self.y_rows = y_rows  # kept for the weight gradient
-        cols = _ungrouped(_matmul(_grouped(y_rows, g.G), _weight_matrix(w, g.G)))
-        x = _col2im(cols, y.shape[0], w.shape[1] * g.G, g)
+        C = w.shape[1] * g.G
+        if C == 1:  # offset-major columns: (KH*KW, L) = wm^T y_rows^T, given as its transpose
+            cols = backend.get_array_module(y).matmul(_weight_matrix(w, 1)[0].T, y_rows.T).T
+        else:
+            cols = _ungrouped(_matmul(_grouped(y_rows, g.G), _weight_matrix(w, g.G)))
+        x = _col2im(cols, y.shape[0], C, g)
         return _add_bias(x, b)
 
     def backward(self, gx):

@@ -1,5 +1,5 @@
 """Attention speed: softmax, scaled_dot_product_attention, MultiheadAttention and
-TransformerEncoderLayer, forward + backward, minigan vs PyTorch (interleaved A B A B, medians).
+TransformerEncoderLayer, forward + backward, minigan vs PyTorch (alternating blocks, medians).
 
     python benchmarks/attention_speed.py [--repeats 20] [--threads 2] [--cpu-time]
 

@@ -2,7 +2,7 @@
 
 Both frameworks get the same weights (copied from minigan into an identically built PyTorch
 model), the same batches and the same number of threads (torch.set_num_threads = the BLAS
-threads NumPy uses). After a warm-up the cases run interleaved (A B A B ...) and we report
+threads NumPy uses). After a warm-up the cases run in alternating blocks and we report
 medians, so a busy machine slows both alike. Printed for each case: median seconds of
 minigan and PyTorch, the ratio minigan/PyTorch, and minigan's GFLOP/s against the machine's
 float32 matmul peak measured in the same run. Peak memory of a training step is measured in

@@ -1,8 +1,9 @@
 """Convolution speed at DCGAN-28 sizes: minigan vs torch.nn.functional on the CPU.
 
 Forward + backward (all gradients that the layer needs in training), float32, batch 64.
-Both run in one process with the same number of threads (NumPy's BLAS threads), interleaved
-A B A B, and we report medians and the ratio minigan / torch (lower is better).
+Both run in one process with the same number of threads (NumPy's BLAS threads), in
+alternating blocks (minigan.bench.interleave), and we report medians and the ratio
+minigan / torch (lower is better).
 minigan's im2col / col2im copies use ``backend.cpu_workers()`` threads (the cores it may run
 on; ``MINIGAN_NUM_THREADS`` overrides), its GEMMs the BLAS threads.
 

@@ -1,7 +1,7 @@
 """Forward + backward time of linear, the losses and embedding against torch.nn.functional
 at DCGAN-28 / text-encoder sizes (batch 64, float32, torch on 2 threads).
 
-Each case runs minigan and PyTorch alternately (A B A B ...) in one process and reports
+Each case runs minigan and PyTorch in alternating blocks in one process and reports
 the medians and their ratio (minigan / torch; the target is <= 1.5).
 
     python benchmarks/linear_loss_speed.py [--repeats 60] [--threads 2] [--cpu-time]

@@ -1,7 +1,7 @@
 """Forward + backward time of the normalisation, activation and dropout kernels against
 torch.nn.functional at DCGAN-28 sizes (batch 64, float32, torch on 2 threads).
 
-Each case runs minigan and PyTorch alternately (A B A B ...) in one process, with the
+Each case runs minigan and PyTorch in alternating blocks in one process, with the
 gradients reset before each step (so neither pays for accumulating into .grad), and reports
 the medians and their ratio (minigan / torch; the target is <= 1.5).
 

@@ -2,8 +2,11 @@
 
 Every comparison runs minigan and PyTorch in one process, on the same number of threads
 (``torch.set_num_threads`` = the BLAS threads NumPy uses, set by ``set_threads``), and
-interleaves them A B A B ... so that a machine busy with other work slows both alike; we
-report medians. Two clocks:
+alternates between them so that a machine busy with other work slows both alike; we report
+medians. The alternation is in blocks (``interleave``): a pause, untimed calls, then several
+timed calls of one engine before the other's turn, because right after one engine ran the
+other paid for its still-spinning thread pools (strict A B A B made PyTorch look 1.3-2x
+slower on convolutions and minigan's split kernels ~1.6x slower). Two clocks:
 
 * ``wall``: ``time.perf_counter``, what a user waits for (meaningful on an idle machine);
 * ``cpu``: ``time.process_time`` of the whole process on ONE thread (BLAS, torch and
@@ -118,7 +121,8 @@ def interleave(ours: Step, theirs: Step, repeats: int, warmup: int,
 
 def run_table(cases: Iterable[Case], repeats: int, warmup: int, cpu_time: bool,
               out=sys.stdout, block: int = 1) -> list[tuple[Case, float, float]]:
-    """Time every case (interleaved) and print one row each: ms of both and the ratio."""
+    """Time every case (alternating, see interleave) and print one row each: ms of both and
+    the ratio."""
     now = clock(cpu_time)
     rows = []
     print(f"{'group':10s} {'case':46s} {'minigan ms':>10s} {'torch ms':>9s} {'ratio':>6s}",
@@ -243,7 +247,7 @@ def kernels_main(argv: list[str] | None = None) -> int:
     """``benchmarks/kernels.py``: one table of every kernel's forward + backward."""
     parser = argparse.ArgumentParser(
         prog="kernels.py", description="Forward + backward of every kernel, minigan vs "
-        "PyTorch, at DCGAN-28 and small-Transformer sizes (interleaved, medians).")
+        "PyTorch, at DCGAN-28 and small-Transformer sizes (alternating blocks, medians).")
     parser.add_argument("--quick", action="store_true", help="fewer cases and repeats")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for both (default: NumPy's BLAS threads)")

@@ -18,6 +18,19 @@ def test_interleave_alternates_and_takes_medians():
     assert (ta, tb) == (1, 1)
 
 
+def test_interleave_in_blocks_times_only_the_settled_calls(monkeypatch):
+    calls, pauses = [], []
+    monkeypatch.setattr(bench.time, "sleep", pauses.append)
+    ticks = iter(range(1000))
+    ta, tb = bench.interleave(lambda: calls.append("a"), lambda: calls.append("b"),
+                              repeats=3, warmup=0, now=lambda: next(ticks), block=2,
+                              settle=0.05, untimed=1)
+    # rounds: pause, 1 untimed + 2 timed calls of a, the same of b; then a last round of 1
+    assert calls == ["a"] * 3 + ["b"] * 3 + ["a"] * 2 + ["b"] * 2
+    assert pauses == [0.05] * 4
+    assert (ta, tb) == (1, 1)
+
+
 def test_run_table_prints_a_ratio_per_case():
     out = io.StringIO()
     rows = bench.run_table([bench.Case("g", "noop", lambda: None, lambda: None)],

@@ -62,7 +62,10 @@ def _row_max(x, axis: int):
 def _row_sum(x, axis: int):
     if axis == x.ndim - 1 and x.ndim > 1:
         xp = backend.get_array_module(x)
-        return xp.matmul(x, xp.ones((x.shape[-1], 1), dtype=x.dtype))
+        ones = xp.ones((x.shape[-1], 1), dtype=x.dtype)
+        if x.flags.c_contiguous:  # one matrix-vector product, not one per leading index
+            return xp.matmul(x.reshape(-1, x.shape[-1]), ones).reshape(x.shape[:-1] + (1,))
+        return xp.matmul(x, ones)
     return x.sum(axis=axis, keepdims=True)
 
 

@@ -156,9 +156,13 @@ def _im2col(x, g: _Geometry):
         return _im2col_single_channel(x, g)
     xt = x.transpose(0, 2, 3, 1)                                   # (N, H, W, C)
     if ph or pw:
-        xpad = xp.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
+        xpad = xp.empty((N, H + 2 * ph, W + 2 * pw, C), dtype=x.dtype)
 
-        def pad(part):
+        def pad(part):  # zero only the border: the interior is overwritten anyway
+            xpad[part, :ph] = 0
+            xpad[part, ph + H:] = 0
+            xpad[part, ph:ph + H, :pw] = 0
+            xpad[part, ph:ph + H, pw + W:] = 0
             xpad[part, ph:ph + H, pw:pw + W] = xt[part]
         backend.run_in_parts(pad, N, x.size, x)
     else:

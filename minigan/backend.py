@@ -327,11 +327,14 @@ class _Workers:
     whole two-part run_in_parts), which matters when a training step splits ~70 kernels."""
 
     def __init__(self) -> None:
+        import os
         import queue
         import threading
         self._queue, self._threading = queue, threading
         self.inboxes: list = []
         self.local = threading.local()    # marks the worker threads themselves
+        if hasattr(os, "register_at_fork"):  # a forked child has none of the threads
+            os.register_at_fork(after_in_child=self.inboxes.clear)
 
     def _serve(self, inbox) -> None:
         self.local.is_worker = True

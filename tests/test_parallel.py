@@ -155,3 +155,22 @@ def test_nested_split_runs_inline_in_a_worker(monkeypatch):
     assert sorted(s for s, _ in inner_parts) == [0, 0, 1]   # the caller's part splits again
     worker_inner = [p for s, p in inner_parts if s == 1]
     assert worker_inner == [slice(0, 4)]                       # the worker's runs in one call
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # Python >= 3.12 warns
+def test_split_work_runs_in_a_forked_child(monkeypatch):
+    """A child forked after the workers started has no worker threads: it starts its own."""
+    import os
+    _parallel(monkeypatch)
+    x = np.zeros(BIG, np.float32)
+    backend.run_in_parts(lambda p: None, 2, x.size, x, 1)       # the parent's workers exist
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the split finishes and covers everything
+        import signal
+        signal.alarm(20)  # a child waiting on workers it does not have dies instead of hanging
+        done = []
+        backend.run_in_parts(lambda p: done.append(p), 2, x.size, x, 1)
+        os._exit(0 if sorted(p.start for p in done) == [0, 1] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -654,11 +654,23 @@ def _sole_view(data) -> bool:
     base = data.base
     if not isinstance(base, type(data)) or data.size != base.size:
         return False                                 # not an array's view, or a part / broadcast
+    del base                                         # (a reference of our own would count)
     if not getattr(data.flags, "writeable", True):
         return False
     if not getattr(sys, "_is_gil_enabled", lambda: True)():
         return False                                 # free-threaded: reference counts may lag
-    return sys.getrefcount(base) <= 3  # the view's .base, the local name, getrefcount's argument
+    return _base_references(data) <= _SOLE_VIEW_REFERENCES
+
+
+def _base_references(view) -> int:
+    """sys.getrefcount of ``view.base``, counted the same way for the check above and for
+    the calibration below (how many references the call itself adds varies between Python
+    versions, so the threshold is measured, not assumed)."""
+    base = view.base
+    return sys.getrefcount(base)
+
+
+_SOLE_VIEW_REFERENCES = _base_references(np.empty(2).reshape(1, 2))  # held by the view only
 
 
 def _needed_functions(roots: Sequence[Tensor], wanted: set[int]) -> set[int]:

@@ -23,7 +23,6 @@ import minigan  # noqa: F401  first: it limits OpenBLAS's thread spin before Num
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -184,7 +183,7 @@ def interleaved(cases: dict, repeats: int, warmup: int, now=time.perf_counter,
     call, so neither engine pays for the other's spinning threads); ``sync`` ends every call."""
     results = {}
     for name, (fa, fb, sync) in cases.items():
-        def synced(fn):
+        def synced(fn, sync=sync):
             return lambda: (fn(), sync())
         results[name] = bench.interleave(synced(fa), synced(fb), repeats, warmup, now,
                                          block=block, untimed=1)

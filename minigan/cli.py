@@ -8,7 +8,7 @@ import platform
 import sys
 from typing import Sequence
 
-from . import __version__, backend
+from . import BLAS_SPIN_LIMITED, __version__, backend
 
 
 class CliError(Exception):
@@ -42,10 +42,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"minigan {__version__}")
     print(f"Python  {platform.python_version()} ({platform.machine()})")
     print(f"NumPy   {np.__version__}, BLAS: {blas_name()}")
-    import minigan
     spin = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
     print("        OpenBLAS thread spin: " + (
-        "cut to 2^4 cycles by minigan" if minigan.BLAS_SPIN_LIMITED else
+        "cut to 2^4 cycles by minigan" if BLAS_SPIN_LIMITED else
         f"OPENBLAS_THREAD_TIMEOUT={spin} (set before minigan)" if spin else
         "OpenBLAS default (NumPy was imported before minigan)"))
     cupy = backend._cupy

@@ -126,3 +126,33 @@ def compare_with_torch(torch, mg_fn: Callable, torch_fn: Callable, arrays: Seque
             assert ours_x.grad is not None and ours_x.grad.dtype == dtype
             np.testing.assert_allclose(ours_x.grad.numpy(), their_x.grad.numpy(),
                                        rtol=rtol, atol=atol)
+
+
+def compare_derivatives_with_torch(torch, y, ty, wrt: Sequence, twrt: Sequence, device: str,
+                                   dtype: Any, close: Callable) -> None:
+    """First and second derivatives of minigan's ``y`` against PyTorch's ``ty``: the gradients
+    w.r.t. ``wrt`` / ``twrt`` for one random upstream gradient gy, then the gradients of their
+    random projection w.r.t. the same inputs and gy (double backward), each pair checked by
+    ``close(ours, theirs)``. A second derivative PyTorch reports absent (an input that enters
+    linearly) must be absent or zero here."""
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(1)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gy_ours = mg.tensor(gy, device=device, requires_grad=True)
+    gy_theirs = torch.tensor(gy, requires_grad=True)
+    grads = mg.grad(y, list(wrt), gy_ours, create_graph=True)
+    tgrads = torch.autograd.grad(ty, list(twrt), gy_theirs, create_graph=True)
+    for g, tg in zip(grads, tgrads):
+        assert g.dtype == dtype
+        close(g.numpy(), tg.detach().numpy())
+
+    vs = [rng.standard_normal(g.shape).astype(dtype) for g in grads]
+    s = sum((g * mg.tensor(v, device=device)).sum() for g, v in zip(grads, vs))
+    ts = sum((tg * torch.tensor(v)).sum() for tg, v in zip(tgrads, vs))
+    second = mg.grad(s, list(wrt) + [gy_ours], allow_unused=True)
+    tsecond = torch.autograd.grad(ts, list(twrt) + [gy_theirs], allow_unused=True)
+    for g, tg in zip(second, tsecond):
+        if tg is None:
+            assert g is None or np.allclose(g.numpy(), 0)
+            continue
+        close(g.numpy(), tg.numpy())

@@ -10,6 +10,8 @@ import minigan as mg
 import minigan.functional as F
 from minigan.ops import conv as conv_ops
 
+from strategies import compare_derivatives_with_torch
+
 
 def _t(a, device, requires_grad=True, dtype=np.float64):
     return mg.tensor(np.asarray(a, dtype=dtype), device=device, requires_grad=requires_grad)
@@ -282,25 +284,7 @@ def _compare_with_torch(torch, device, kind, case, dtype):
     assert y.dtype == np.dtype(dtype)
     close(y.numpy(), ty.detach().numpy())
 
-    rng = np.random.default_rng(1)
-    gy = rng.standard_normal(y.shape).astype(dtype)
-    gy_ours, gy_theirs = _t(gy, device, True, dtype), torch.tensor(gy, requires_grad=True)
-    grads = mg.grad(y, ours, gy_ours, create_graph=True)
-    tgrads = torch.autograd.grad(ty, theirs, gy_theirs, create_graph=True)
-    for g, tg in zip(grads, tgrads):
-        assert g.dtype == np.dtype(dtype)
-        close(g.numpy(), tg.detach().numpy())
-
-    vs = [rng.standard_normal(g.shape).astype(dtype) for g in grads]
-    s = sum((g * _t(v, device, False, dtype)).sum() for g, v in zip(grads, vs))
-    ts = sum((tg * torch.tensor(v)).sum() for tg, v in zip(tgrads, vs))
-    second = mg.grad(s, ours + [gy_ours], allow_unused=True)
-    tsecond = torch.autograd.grad(ts, theirs + [gy_theirs], allow_unused=True)
-    for g, tg in zip(second, tsecond):
-        if tg is None:  # the bias enters linearly: no second derivative
-            assert g is None or np.allclose(g.numpy(), 0)
-            continue
-        close(g.numpy(), tg.numpy())
+    compare_derivatives_with_torch(torch, y, ty, ours, theirs, device, dtype, close)
 
 
 @settings(max_examples=15)

@@ -8,6 +8,8 @@ from hypothesis import given, settings, strategies as st
 import minigan as mg
 import minigan.functional as F
 
+from strategies import compare_derivatives_with_torch
+
 
 
 def _t(a, device, requires_grad=True, dtype=np.float64):
@@ -24,27 +26,11 @@ def _check_with_torch(torch, device, x, w, b, dtype, rtol, atol, need=(True, Tru
     assert y.dtype == np.dtype(dtype)
     np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
 
-    rng = np.random.default_rng(1)
-    gy = rng.standard_normal(y.shape).astype(dtype)
-    gy_ours, gy_theirs = _t(gy, device, True, dtype), torch.tensor(gy, requires_grad=True)
     wrt = [t for t, r in zip(ours, need) if r]
     twrt = [t for t, r in zip(theirs, need) if r]
-    grads = mg.grad(y, wrt, gy_ours, create_graph=True)
-    tgrads = torch.autograd.grad(ty, twrt, gy_theirs, create_graph=True)
-    for g, tg in zip(grads, tgrads):
-        assert g.dtype == np.dtype(dtype)
-        np.testing.assert_allclose(g.numpy(), tg.detach().numpy(), rtol=rtol, atol=atol)
-
-    vs = [rng.standard_normal(g.shape).astype(dtype) for g in grads]
-    s = sum((g * _t(v, device, False, dtype)).sum() for g, v in zip(grads, vs))
-    ts = sum((tg * torch.tensor(v)).sum() for tg, v in zip(tgrads, vs))
-    second = mg.grad(s, wrt + [gy_ours], allow_unused=True)
-    tsecond = torch.autograd.grad(ts, twrt + [gy_theirs], allow_unused=True)
-    for g, tg in zip(second, tsecond):
-        if tg is None:
-            assert g is None or np.allclose(g.numpy(), 0)
-            continue
-        np.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=rtol, atol=atol)
+    compare_derivatives_with_torch(
+        torch, y, ty, wrt, twrt, device, dtype,
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=rtol, atol=atol))
 
 
 shapes = st.tuples(st.lists(st.integers(1, 3), min_size=0, max_size=2),

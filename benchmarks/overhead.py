@@ -36,22 +36,13 @@ def chain(x, n_ops: int, exp, c):
     return y
 
 
-def run_minigan(n_ops: int, size: int) -> tuple[float, float]:
-    x = mg.rand(size, requires_grad=True)
-    c = mg.full((size,), 1e-3)
+def run(lib, n_ops: int, size: int) -> tuple[float, float]:
+    """Seconds of the forward chain and of its backward in ``lib`` (minigan or torch: the
+    calls used here are spelled the same in both)."""
+    x = lib.rand(size, requires_grad=True)
+    c = lib.full((size,), 1e-3)
     t0 = time.perf_counter()
-    y = chain(x, n_ops, mg.exp, c).sum()
-    t1 = time.perf_counter()
-    y.backward()
-    t2 = time.perf_counter()
-    return t1 - t0, t2 - t1
-
-
-def run_torch(torch, n_ops: int, size: int) -> tuple[float, float]:
-    x = torch.rand(size, requires_grad=True)
-    c = torch.full((size,), 1e-3)
-    t0 = time.perf_counter()
-    y = chain(x, n_ops, torch.exp, c).sum()
+    y = chain(x, n_ops, lib.exp, c).sum()
     t1 = time.perf_counter()
     y.backward()
     t2 = time.perf_counter()
@@ -72,8 +63,8 @@ def main() -> None:
     mg.manual_seed(0)
     results: dict[str, list[tuple[float, float]]] = {"minigan": [], "torch": []}
     for r in range(args.repeats + 2):  # two warm-up rounds, interleaved A B A B
-        a = run_minigan(args.ops, args.size)
-        b = run_torch(torch, args.ops, args.size) if torch else None
+        a = run(mg, args.ops, args.size)
+        b = run(torch, args.ops, args.size) if torch else None
         if r >= 2:
             results["minigan"].append(a)
             if b:

@@ -25,18 +25,20 @@ if BLAS_SPIN_LIMITED:
 from . import backend  # noqa: E402  (NumPy loads here, after the setting above)
 from .autograd import (Function, Tensor, as_tensor, enable_grad, grad, is_grad_enabled, no_grad,
                        set_grad_enabled, tensor)
-from .backend import (DeviceError, get_default_dtype, get_rng_state, manual_seed, set_default_dtype,
+from .backend import (get_default_dtype, get_rng_state, manual_seed, set_default_dtype,
                       set_rng_state)
 from .creation import (arange, full, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        zeros, zeros_like)
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .errors import (ArgumentError, CheckpointError, DeviceError, DimError, DTypeError,
+                     GradcheckError, MiniganError, ShapeError)
+from .gradcheck import gradcheck, gradgradcheck
 from .ops.elementwise import (abs, add, cast, clamp, div, eq, exp, ge, gt, le, log, lt, maximum,
                               minimum, mul, ne, neg, pow, sqrt, sub, where)
 from .ops.linalg import matmul
 from .ops.reduce import argmax, argmin, max, mean, min, std, sum, sum_to, var
 from .ops.shape import (broadcast_to, concat, expand, flatten, getitem, pad, permute, reshape,
                         split, squeeze, stack, to_device, transpose, unsqueeze)
-from .serialization import CheckpointError, load, save
+from .serialization import load, save
 from . import _methods
 
 _methods.install()

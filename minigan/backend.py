@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import DeviceError  # noqa: F401  (raised here; backend.DeviceError stays importable)
+
 try:  # CuPy is an optional extra: pip install "minigan[cuda12]"
     import cupy as _cupy  # type: ignore
 except Exception:  # ImportError, or a CuPy that cannot load its CUDA libraries
@@ -44,9 +46,6 @@ def _keep_freed_memory() -> bool:
 MALLOPT_APPLIED = _keep_freed_memory()
 _default_dtype = np.dtype(np.float32)
 
-
-class DeviceError(RuntimeError):
-    """A device was asked for that cannot be used here, or devices were mixed."""
 
 
 # ---------------------------------------------------------------------------- arrays

@@ -31,14 +31,12 @@ import numpy as np
 
 from . import backend
 from .autograd import Tensor
+from .errors import CheckpointError
 
 FORMAT, VERSION = "minigan", 1
 META_KEY = "__minigan__"
 _ARRAY_KINDS = "biufc"  # bool, ints, unsigned, floats, complex: never object or void
 
-
-class CheckpointError(ValueError):
-    """A file that is not a valid minigan checkpoint (corrupt, truncated, tampered with)."""
 
 
 # ============================================================================ save

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used (the message names the file and the problem)."""
+from ..errors import CheckpointError  # noqa: F401  (one class, wherever it is raised)
 
 
 def save_checkpoint(state: dict, path: str | Path, compress: bool = False) -> Path:

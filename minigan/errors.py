@@ -1,0 +1,68 @@
+"""minigan's own errors: one small hierarchy, so that ``except mg.MiniganError`` catches every
+error minigan raises on purpose, and PyTorch-style code keeps working.
+
+Each class also derives from the built-in exception that PyTorch raises for the same mistake
+(and from the one minigan raised before, so existing ``except ValueError`` code still works):
+
+=================  =====================================  ========================================
+class              derives from                           raised for
+=================  =====================================  ========================================
+ShapeError         ValueError, RuntimeError               shapes or sizes that do not fit (matmul,
+                                                          reshape, conv, broadcasting, a loss's
+                                                          target): PyTorch raises RuntimeError
+ArgumentError      ValueError, RuntimeError               a bad value of an argument or option
+                                                          (a negative size, an unknown mode)
+DTypeError         TypeError                              a dtype or a kind of argument an op does
+                                                          not take (an int tensor that should be
+                                                          float, a string where a tensor goes)
+DimError           IndexError                             a dim / axis out of range, or an index
+                                                          out of bounds
+DeviceError        RuntimeError                           a device that cannot be used here, or
+                                                          inputs on different devices
+CheckpointError    ValueError                             a file that is not a usable minigan
+                                                          checkpoint (missing, corrupt, another
+                                                          model's)
+GradcheckError     AssertionError                         an analytic gradient that disagrees with
+                                                          finite differences
+=================  =====================================  ========================================
+
+Messages start with the op or option that refused the input (``"matmul: ..."``,
+``"--steps: ..."``) and name the shapes, dtypes, devices or path involved.
+"""
+from __future__ import annotations
+
+
+class MiniganError(Exception):
+    """The base of every error minigan raises on purpose."""
+
+
+class ShapeError(MiniganError, ValueError, RuntimeError):
+    """Shapes or sizes that do not fit together (PyTorch raises RuntimeError for these)."""
+
+
+class ArgumentError(MiniganError, ValueError, RuntimeError):
+    """A bad value of an argument or option."""
+
+
+class DTypeError(MiniganError, TypeError):
+    """A dtype, or a kind of argument, that the op does not take."""
+
+
+class DimError(MiniganError, IndexError):
+    """A dim (axis) out of range, or an index out of bounds."""
+
+
+class DeviceError(MiniganError, RuntimeError):
+    """A device was asked for that cannot be used here, or devices were mixed."""
+
+
+class CheckpointError(MiniganError, ValueError):
+    """A file that is not a usable minigan checkpoint (the message names the file and why)."""
+
+
+class GradcheckError(MiniganError, AssertionError):
+    """The analytic gradient disagrees with the numeric one; the message says where."""
+
+
+__all__ = ["MiniganError", "ShapeError", "ArgumentError", "DTypeError", "DimError", "DeviceError",
+           "CheckpointError", "GradcheckError"]

@@ -1,0 +1,35 @@
+"""One error hierarchy: every class is a MiniganError and the built-in PyTorch raises."""
+from __future__ import annotations
+
+import pytest
+
+import minigan as mg
+from minigan import backend, serialization
+from minigan.training import CheckpointError as TrainingCheckpointError
+
+
+@pytest.mark.parametrize("cls, builtins", [
+    (mg.ShapeError, (ValueError, RuntimeError)),
+    (mg.ArgumentError, (ValueError, RuntimeError)),
+    (mg.DTypeError, (TypeError,)),
+    (mg.DimError, (IndexError,)),
+    (mg.DeviceError, (RuntimeError,)),
+    (mg.CheckpointError, (ValueError,)),
+    (mg.GradcheckError, (AssertionError,)),
+])
+def test_each_error_is_minigans_and_the_builtin(cls, builtins):
+    assert issubclass(cls, mg.MiniganError)
+    for b in builtins:
+        with pytest.raises(b):
+            raise cls("op: message")
+
+
+def test_one_checkpoint_error_class_wherever_it_is_raised():
+    assert serialization.CheckpointError is mg.CheckpointError is TrainingCheckpointError
+    assert backend.DeviceError is mg.DeviceError
+
+
+def test_a_missing_checkpoint_is_caught_as_mg_checkpoint_error(tmp_path):
+    from minigan.training import load_checkpoint
+    with pytest.raises(mg.CheckpointError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "nothing.npz", "dcgan28")

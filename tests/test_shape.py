@@ -66,7 +66,7 @@ def test_transpose_permute_like_torch(torch):
 def test_permute_errors():
     with pytest.raises(ValueError, match=r"permute: \(0, 0\) is not a permutation of the 2 dims of \(2, 3\)"):
         mg.ones(2, 3).permute(0, 0)
-    with pytest.raises(IndexError, match="transpose: axis 2 is out of range"):
+    with pytest.raises(IndexError, match="transpose: dim 2 is out of range"):
         mg.ones(2, 3).transpose(0, 2)
 
 
@@ -299,7 +299,7 @@ def test_dim_arguments_out_of_range_are_refused():
     x = mg.ones(2, 3)
     with pytest.raises(ValueError, match=r"permute: \(0, -5\) is not a permutation"):
         x.permute(0, -5)
-    with pytest.raises(IndexError, match="flatten: axis 4 is out of range"):
+    with pytest.raises(IndexError, match="flatten: dim 4 is out of range"):
         mg.flatten(x, 4)
     with pytest.raises(ValueError, match="flatten: start_dim 1 comes after end_dim 0"):
         mg.flatten(x, 1, 0)

@@ -12,24 +12,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
-
-
-def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
-    """None, an int or a sequence of ints -> a sorted tuple of non-negative axes (or None)."""
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    bound = builtins.max(ndim, 1)  # a 0-d tensor accepts axis 0 and -1, as PyTorch
-    for a in axes:
-        if not -bound <= a < bound:
-            raise IndexError(f"{op}: axis {a} is out of range for a tensor with {ndim} dims")
-        out.append(int(a) % bound)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {axis}")
-    if ndim == 0:
-        return ()  # NumPy has no axis 0 on a 0-d array; reducing over none is the same
-    return tuple(sorted(out))
+from .args import normalize_axis  # noqa: F401  (re-exported: shape.py imports it from here)
 
 
 def _pick_axis(axis: Any, dim: Any, keepdims: Any, keepdim: Any) -> tuple[Any, bool]:

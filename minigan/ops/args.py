@@ -1,0 +1,112 @@
+"""Argument checks shared by the ops: dims, sizes, tensors and options.
+
+Each op family checks its arguments through these few functions, so that every public op
+refuses bad input the same way, with minigan's own errors (``minigan/errors.py``) whose
+messages start with the op's name, instead of letting NumPy or Python raise from inside a
+kernel. ``op`` is the name users call (``"sum"``, ``"max_pool2d"``).
+"""
+from __future__ import annotations
+
+import builtins
+import operator
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..errors import ArgumentError, DimError, DTypeError
+
+
+def _index(value: Any, op: str, what: str) -> int:
+    """``value`` as a Python int: ints and NumPy integers (not bools, floats or strings)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        try:  # a 0-d integer tensor or array, as PyTorch accepts
+            if getattr(value, "shape", None) == () and np.dtype(value.dtype).kind in "iu":
+                return int(value.item())
+        except (AttributeError, TypeError):
+            pass
+        raise DTypeError(f"{op}: {what} must be an int, got {value!r} ({type(value).__name__})")
+    return operator.index(value)
+
+
+def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+    """None, an int or a sequence of ints -> a sorted tuple of non-negative axes (or None).
+
+    A 0-d tensor accepts axis 0 and -1, as in PyTorch. Raises DimError for an axis out of
+    range, DTypeError for one that is not an int, ArgumentError for a repeated axis."""
+    if axis is None:
+        return None
+    if isinstance(axis, (list, tuple)):
+        axes = tuple(_index(a, op, "dim") for a in axis)
+    else:
+        axes = (_index(axis, op, "dim"),)
+    out = []
+    bound = builtins.max(ndim, 1)
+    for a in axes:
+        if not -bound <= a < bound:
+            raise DimError(f"{op}: dim {a} is out of range for a tensor with {ndim} dims "
+                           f"(expected one in [{-bound}, {bound - 1}])")
+        out.append(a % bound)
+    if len(set(out)) != len(out):
+        raise ArgumentError(f"{op}: dim {axis} repeats an axis")
+    if ndim == 0:
+        return ()  # NumPy has no axis 0 on a 0-d array; reducing over none is the same
+    return tuple(sorted(out))
+
+
+def single_dim(dim: Any, ndim: int, op: str) -> int:
+    """One dim (an int, maybe negative) as a non-negative axis of a tensor with ``ndim`` dims
+    (0 for a 0-d tensor)."""
+    if isinstance(dim, (list, tuple)):
+        raise DTypeError(f"{op}: dim must be one int, got {dim!r}")
+    axes = normalize_axis(dim, ndim, op)
+    return axes[0] if axes else 0
+
+
+def int_arg(value: Any, op: str, name: str, minimum: int | None = None) -> int:
+    """An int argument ``name`` of ``op``, at least ``minimum`` when given."""
+    n = _index(value, op, name)
+    if minimum is not None and n < minimum:
+        raise ArgumentError(f"{op}: {name} must be >= {minimum}, got {n}")
+    return n
+
+
+def int_tuple(value: Any, length: int, op: str, name: str, minimum: int | None = None) -> tuple:
+    """An int or a sequence of ``length`` ints (``kernel_size=3`` or ``(3, 2)``) as a tuple."""
+    items = tuple(value) if isinstance(value, (list, tuple)) else (value,) * length
+    if len(items) != length:
+        raise ArgumentError(f"{op}: {name} must be an int or {length} ints, got {value!r}")
+    return tuple(int_arg(v, op, name, minimum) for v in items)
+
+
+def size_arg(shape: Iterable[Any], op: str) -> tuple[int, ...]:
+    """A shape of non-negative ints, given as ``(2, 3)``, ``[2, 3]`` or ``2, 3``."""
+    shape = tuple(shape)
+    if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+        shape = tuple(shape[0])
+    return tuple(int_arg(n, op, "size", 0) for n in shape)
+
+
+def choice(value: Any, allowed: Iterable[Any], op: str, name: str) -> Any:
+    """``value`` if it is one of ``allowed``, else an ArgumentError listing them."""
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ArgumentError(f"{op}: {name} must be one of {', '.join(map(repr, allowed))}, "
+                            f"got {value!r}")
+    return value
+
+
+def tensor_arg(x: Any, op: str, name: str = "input"):
+    """``x`` if it is a Tensor, else a DTypeError naming the argument."""
+    from ..autograd import Tensor
+    if not isinstance(x, Tensor):
+        raise DTypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
+    return x
+
+
+def float_tensor(x: Any, op: str, name: str = "input"):
+    """``x`` if it is a floating Tensor (float32 or float64)."""
+    tensor_arg(x, op, name)
+    if x.data.dtype.kind != "f":
+        raise DTypeError(f"{op}: {name} must be a floating tensor (float32 or float64), "
+                         f"got {x.data.dtype}")
+    return x

@@ -43,6 +43,8 @@ from . import _methods
 
 _methods.install()
 from . import functional, nn, optim  # noqa: E402  (the layers above: ops -> nn -> optim)
+from . import reference  # noqa: E402  (the plain kernels, loaded by the ops above)
+from .reference import reference_kernels_enabled, use_reference_kernels  # noqa: E402
 cat = concat
 float32, float64, int64 = "float32", "float64", "int64"
 

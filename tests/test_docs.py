@@ -32,7 +32,8 @@ def code_blocks(text: str) -> list[tuple[int, str, str]]:
         match = _FENCE.match(line)
         if open_fence is None:
             if match:
-                open_fence, start, info, lines = match["fence"], number + 1, match["info"].strip(), []
+                open_fence, info, lines = match["fence"], match["info"].strip(), []
+                start = number + 1
         elif match and match["fence"].startswith(open_fence) and not match["info"].strip():
             blocks.append((start, info, textwrap.dedent("\n".join(lines))))
             open_fence = None

@@ -42,7 +42,7 @@ def _derivatives(fn, arrays, requires_grad, device) -> list:
     wrt = [t for t in inputs if t is not None and t.requires_grad]
     grads = mg.grad(y, wrt, gy, create_graph=True)
     s = sum((g * leaf(rng.standard_normal(g.shape), device, False)).sum() for g in grads)
-    second = mg.grad(s, wrt + [gy], allow_unused=True) if s.requires_grad else [None] * (len(wrt) + 1)
+    second = mg.grad(s, wrt + [gy], allow_unused=True) if s.requires_grad else [None] * len(grads)
     out = [y.numpy()] + [g.numpy() for g in grads]
     return out + [np.zeros(t.shape) if g is None else g.numpy() for g, t in zip(second, wrt + [gy])]
 
@@ -90,7 +90,12 @@ def test_conv_transpose_with_output_padding_beyond_the_stride(device):
                             lambda *t: reference.conv_transpose2d(*t, **kw), arrays, device)
 
 
-# ---------------------------------------------------------------------------- batch_norm, layer_norm
+# ---------------------------------------------------------------------------- normalisation
+
+
+def _weight_and_bias(params: tuple, weight, bias) -> tuple:
+    """(w, b) from the tensors that follow x: the weight first, each only where drawn."""
+    return (params[0] if weight is not None else None, params[-1] if bias is not None else None)
 
 
 @st.composite
@@ -118,9 +123,8 @@ def test_batch_norm_matches_reference(device, case):
         running[key] = stats
 
         def call(x, *params):
-            w = params[0] if weight is not None else None
-            b = params[-1] if bias is not None else None
-            return fn(x, stats[0], stats[1], w, b, training, momentum)
+            return fn(x, stats[0], stats[1], *_weight_and_bias(params, weight, bias), training,
+                      momentum)
         return call
     arrays = [x] + [p for p in (weight, bias) if p is not None]
     assert_same_derivatives(run(F.batch_norm, "fast"), run(reference.batch_norm, "reference"),
@@ -147,7 +151,9 @@ def layer_norm_cases(draw):
     lead = draw(st.sampled_from([(), (2,), (2, 1)]))
     shape = draw(st.sampled_from([(3,), (2, 3)]))
     x = draw(float_arrays(lead + shape))
-    return x, shape, draw(st.none() | float_arrays(shape, 0.5, 2.0)), draw(st.none() | float_arrays(shape))
+    weight = draw(st.none() | float_arrays(shape, 0.5, 2.0))
+    bias = draw(st.none() | float_arrays(shape))
+    return x, shape, weight, bias
 
 
 @given(layer_norm_cases())
@@ -155,11 +161,7 @@ def test_layer_norm_matches_reference(device, case):
     x, shape, weight, bias = case
 
     def run(fn):
-        def call(x, *params):
-            w = params[0] if weight is not None else None
-            b = params[-1] if bias is not None else None
-            return fn(x, shape, w, b)
-        return call
+        return lambda x, *params: fn(x, shape, *_weight_and_bias(params, weight, bias))
     arrays = [x] + [p for p in (weight, bias) if p is not None]
     assert_same_derivatives(run(F.layer_norm), run(reference.layer_norm), arrays, device)
 
@@ -196,18 +198,24 @@ def attention_cases(draw):
     return q, k, v, kind, mask, draw(st.sampled_from([None, 0.7]))
 
 
+def _attention_call(fn, kind: str, mask, scale, device):
+    """fn(q, k, v, [additive mask]) with the case's mask: an additive one is an input (it
+    requires grad), a boolean one a constant."""
+    def call(q, k, v, *additive):
+        constant = None if mask is None or additive else mg.tensor(mask, device=device)
+        return fn(q, k, v, additive[0] if additive else constant, is_causal=kind == "causal",
+                  scale=scale)
+    return call
+
+
 @given(attention_cases())
 def test_scaled_dot_product_attention_matches_reference(device, case):
     q, k, v, kind, mask, scale = case
-
-    def run(fn):
-        def call(q, k, v, *additive):
-            m = additive[0] if additive else (None if mask is None else mg.tensor(mask, device=device))
-            return fn(q, k, v, m, is_causal=kind == "causal", scale=scale)
-        return call
     arrays = [q, k, v] + ([mask] if kind == "additive" else [])
-    assert_same_derivatives(run(F.scaled_dot_product_attention),
-                            run(reference.scaled_dot_product_attention), arrays, device)
+    assert_same_derivatives(
+        _attention_call(F.scaled_dot_product_attention, kind, mask, scale, device),
+        _attention_call(reference.scaled_dot_product_attention, kind, mask, scale, device),
+        arrays, device)
 
 
 @pytest.mark.parametrize("need_weights", [True, False])
@@ -238,8 +246,8 @@ def test_multihead_attention_with_dropout_and_masks_matches_reference(device, ne
 @given(st.sampled_from([0.0, 0.01, 0.2, -0.5, 1.5]), st.sampled_from([(), (3,), (2, 3)]), st.data())
 def test_leaky_relu_matches_reference(device, slope, shape, data):
     x = data.draw(float_arrays(shape, kinks=[0.0]))
-    fast = (lambda t: F.relu(t)) if slope == 0 else (lambda t: F.leaky_relu(t, slope))
-    slow = (lambda t: reference.relu(t)) if slope == 0 else (lambda t: reference.leaky_relu(t, slope))
+    fast = F.relu if slope == 0 else (lambda t: F.leaky_relu(t, slope))
+    slow = reference.relu if slope == 0 else (lambda t: reference.leaky_relu(t, slope))
     assert_same_derivatives(fast, slow, [x], device)
 
 
@@ -277,26 +285,21 @@ def test_reference_conv_transpose2d_gradcheck(device, case):
 @given(batch_norm_cases())
 def test_reference_batch_norm_gradcheck(device, case):
     x, weight, bias, rm, rv, training, _ = case
-    w_b = [p for p in (weight, bias) if p is not None]
 
     def fn(x, *params):
-        w = params[0] if weight is not None else None
-        b = params[-1] if bias is not None else None
-        return reference.batch_norm(x, rm.copy(), rv.copy(), w, b, training)
-    _gradchecks(fn, [x] + w_b, device)
+        return reference.batch_norm(x, rm.copy(), rv.copy(),
+                                    *_weight_and_bias(params, weight, bias), training)
+    _gradchecks(fn, [x] + [p for p in (weight, bias) if p is not None], device)
 
 
 @settings(max_examples=10)
 @given(layer_norm_cases())
 def test_reference_layer_norm_gradcheck(device, case):
     x, shape, weight, bias = case
-    w_b = [p for p in (weight, bias) if p is not None]
 
     def fn(x, *params):
-        w = params[0] if weight is not None else None
-        b = params[-1] if bias is not None else None
-        return reference.layer_norm(x, shape, w, b)
-    _gradchecks(fn, [x] + w_b, device)
+        return reference.layer_norm(x, shape, *_weight_and_bias(params, weight, bias))
+    _gradchecks(fn, [x] + [p for p in (weight, bias) if p is not None], device)
 
 
 @settings(max_examples=10)
@@ -306,12 +309,8 @@ def test_reference_attention_gradcheck(device, case):
     if kind == "bool" and not mask.any(axis=-1).all():
         mask[:, 0] = True  # a fully masked row has zero output: nothing to check there
     arrays = [q, k, v] + ([mask] if kind == "additive" else [])
-
-    def fn(q, k, v, *additive):
-        m = additive[0] if additive else (None if mask is None else mg.tensor(mask, device=device))
-        return reference.scaled_dot_product_attention(q, k, v, m, is_causal=kind == "causal",
-                                                      scale=scale)
-    _gradchecks(fn, arrays, device)
+    _gradchecks(_attention_call(reference.scaled_dot_product_attention, kind, mask, scale, device),
+                arrays, device)
 
 
 @given(st.sampled_from([(3,), (2, 3)]), st.data())
@@ -342,7 +341,8 @@ def test_switch_picks_the_kernel_when_the_op_is_called():
         assert mg.reference_kernels_enabled()
         slow = _conv_bn_act(x, w, rm, rv)
     assert not mg.reference_kernels_enabled()
-    assert _kernel_modules(fast) == {"minigan.ops.conv", "minigan.ops.norm", "minigan.ops.activation"}
+    assert _kernel_modules(fast) == {"minigan.ops.conv", "minigan.ops.norm",
+                                     "minigan.ops.activation"}
     assert _kernel_modules(slow) == {"minigan.reference.conv", "minigan.reference.norm",
                                      "minigan.reference.activation"}
     (gw_slow,) = mg.grad(slow.sum(), w)  # outside the block: the graph kept the reference kernels

@@ -81,8 +81,8 @@ class Canvas:
         line = [(x * SCALE, y * SCALE) for x, y in points[:-1]] + [(bx * SCALE, by * SCALE)]
         self.draw.line(line, fill=fill, width=width * SCALE, joint="curve")
         wing = head * 0.45
-        self.draw.polygon([(x1 * SCALE, y1 * SCALE), ((bx - uy * wing) * SCALE, (by + ux * wing) * SCALE),
-                           ((bx + uy * wing) * SCALE, (by - ux * wing) * SCALE)], fill=fill)
+        left, right = (bx - uy * wing, by + ux * wing), (bx + uy * wing, by - ux * wing)
+        self.draw.polygon([(x * SCALE, y * SCALE) for x, y in ((x1, y1), left, right)], fill=fill)
 
     def save(self, path: Path) -> None:
         small = self.image.resize((self.image.width // SCALE, self.image.height // SCALE),
@@ -141,7 +141,8 @@ def place(nodes: dict, edges: list, layer: dict, width: int, height: int, top: i
         members.sort(key=lambda k: np.mean(parents[k]) if parents[k] else 0.0)
         middle, gap = top + (height - top) / 2, 82
         for i, key in enumerate(members):
-            where[key] = (70 + (column - first) * step_x, middle + (i - (len(members) - 1) / 2) * gap)
+            offset = (i - (len(members) - 1) / 2) * gap
+            where[key] = (70 + (column - first) * step_x, middle + offset)
     return where
 
 
@@ -186,7 +187,8 @@ def draw_graph(canvas: Canvas, nodes: dict, edges: list, layer: dict, where: dic
         x, y = where[key]
         w, h = HALF[kind]
         if kind == "function":
-            canvas.ellipse(x - w, y - h, x + w, y + h, fill=FUNCTION, outline=FUNCTION_EDGE, width=2)
+            canvas.ellipse(x - w, y - h, x + w, y + h, fill=FUNCTION, outline=FUNCTION_EDGE,
+                           width=2)
             if badges and key in badges:
                 number, note = badges[key]
                 canvas.text((x, y - 7), type(obj).__name__, 14)
@@ -366,8 +368,9 @@ def figure_col2im(out: Path) -> None:
     canvas = Canvas(920, 400)
     canvas.text((24, 24), "col2im adds every row back into its window: where windows overlap, "
                 "the adds pile up", 16, anchor="lm")
-    canvas.text((24, 46), "col2im of a matrix of ones: each pixel counts the windows that cover it, "
-                "so its gradient is the sum of that many terms", 12, fill=MUTED, anchor="lm")
+    canvas.text((24, 46), "col2im of a matrix of ones: each pixel counts the windows that "
+                "cover it, so its gradient is the sum of that many terms", 12, fill=MUTED,
+                anchor="lm")
     for panel, (stride, pad) in enumerate(((1, 0), (2, 1))):
         g = _geometry(stride, pad)
         counts = np.asarray(conv_ops._col2im(np.ones((g.OH * g.OW, 9)), 1, 1, g))[0, 0]

@@ -314,7 +314,7 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
     if not training and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: running_mean and running_var must be given in evaluation "
                          "mode (training=False); pass training=True to use batch statistics")
-    if training and x.size // max(c, 1) <= 1:
+    if training and x.data.size // max(c, 1) <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                          f"training, got input of shape {x.shape}")
     if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/norm.py

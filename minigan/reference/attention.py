@@ -151,8 +151,9 @@ class Attention(Function):
 
 def attention(query: Tensor, key: Tensor, value: Tensor, additive_mask: Tensor | None,
               dropout_p: float, scale: float, safe: bool = True) -> tuple[Tensor, Tensor]:
-    """The reference attention core, (out, weights after dropout): what ``F.scaled_dot_product_attention``
-    and ``nn.MultiheadAttention`` call (``minigan/ops/attention.py``, ``attention``)."""
+    """The reference attention core, (out, weights after dropout): what the fast core
+    (``attention`` in ``minigan/ops/attention.py``) hands over to under the switch, for
+    ``F.scaled_dot_product_attention`` and ``nn.MultiheadAttention``."""
     keep = None
     if dropout_p > 0.0:  # the same draw as F.dropout on the weights (ops/dropout.py)
         shape = np.broadcast_shapes(query.shape[:-2], key.shape[:-2]) + (query.shape[-2],

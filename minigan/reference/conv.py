@@ -84,7 +84,8 @@ class Conv2d(Function):
     """y = conv2d(x, w) + b: each output pixel is the dot product of the kernel with the
     window of the padded input under it,
 
-        y[n, o, i, j] = b[o] + sum_{c, kh, kw} w[o, c, kh, kw] xp[n, g Cg + c, i S + kh D, j S + kw D]
+        y[n, o, i, j] = b[o] + sum_{c, kh, kw} w[o, c, kh, kw]
+                                               xp[n, g Cg + c, i S + kh D, j S + kw D]
 
     with g = o // OCg the group of output channel o (it sees only its group's Cg channels)."""
 
@@ -182,7 +183,8 @@ class Conv2dGradWeight(Function):
     """gw = d<conv2d(x, w), gy>/dw: each kernel tap is the sum, over every output position, of
     the output gradient times the input pixel that tap multiplied,
 
-        gw[g OCg + o, c, kh, kw] = sum_{n, i, j} gy[n, g OCg + o, i, j] xp[n, g Cg + c, i S + kh D, j S + kw D]
+        gw[g OCg + o, c, kh, kw] = sum_{n, i, j} gy[n, g OCg + o, i, j]
+                                                 xp[n, g Cg + c, i S + kh D, j S + kw D]
 
     It is linear in x and in gy, and its backward is made of conv and conv^T."""
 

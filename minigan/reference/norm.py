@@ -77,7 +77,7 @@ class BatchNorm(Function):
         return "batch_norm"
 
     def _xhat(self, x, axes: tuple) -> tuple:
-        """(xhat, s) of x (an array or a Tensor), with the batch's statistics or the running ones."""
+        """(xhat, s) of x (an array or a Tensor), from the batch's or the running statistics."""
         if self.training:
             return _normalized(x, axes, self.eps)
         mu, var = (r.reshape(self.param_shape) for r in (self.running_mean, self.running_var))

@@ -46,6 +46,7 @@ from . import functional, nn, optim  # noqa: E402  (the layers above: ops -> nn 
 # the study tools: graph viewer, op profiler, anomaly detection
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402
 from .errors import AnomalyError, MissingToolError  # noqa: E402
+from .profiler import profile  # noqa: E402
 cat = concat
 float32, float64, int64 = "float32", "float64", "int64"
 

@@ -254,6 +254,12 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     import time
 
     from . import selfcheck
+    if args.graph or args.out:  # the annotated graph of a model (minigan/graphcheck.py)
+        if not args.graph or args.op:
+            raise CliError("--graph NAME checks every op of a model's graph, and --out draws "
+                           "it: give --graph (and no --op) to use --out")
+        from . import graphcheck
+        return graphcheck.main(args.graph, args.out, args.device, args.seed, args.fast)
     device = backend.normalize_device(args.device)
     checks = selfcheck.select(args.op)
     if not checks:
@@ -288,6 +294,11 @@ def add_gradcheck_command(sub) -> None:
     p.add_argument("--fast", action="store_true",
                    help="directional checks (a few random directions) instead of every entry")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    p.add_argument("--graph", metavar="NAME", help="check every op of a model's training graph "
+                   "at its recorded inputs instead ('dcgan': DCGAN-28's D and G losses)")
+    p.add_argument("--out", metavar="PATH", help="with --graph: write the annotated graph as "
+                   ".dot, or draw it as .png / .svg / .pdf (needs Graphviz's dot); without "
+                   "--out the annotated tree is printed")
     p.set_defaults(func=cmd_gradcheck)
 
 

@@ -108,7 +108,10 @@ class _AnomalyObserver(Observer):
                 if bad:
                     raise self._forward_error(f, inputs, outputs, i, bad)
         if outputs and outputs[0].creator is f:  # recorded: its backward may need the frames
-            self.frames[f] = user_frames()
+            try:
+                self.frames[f] = user_frames()
+            except TypeError:  # a Function class made unhashable (an __eq__ without __hash__)
+                pass
 
     def _forward_error(self, f: Any, inputs: tuple, outputs: list, i: int, bad: str):
         shapes = ", ".join(_describe(o) for o in outputs)
@@ -117,10 +120,16 @@ class _AnomalyObserver(Observer):
             return AnomalyError(
                 f"{owner.name}: backward made {bad} in output {i} ({_describe(outputs[i])}) of "
                 f"the {f.name} it calls{_describe_inputs(inputs, f'{f.name} input')}"
-                + _format_frames(self.frames.get(owner), "op"))
+                + _format_frames(self._frames_of(owner), "op"))
         return AnomalyError(f"{f.name}: forward made {bad} in output {i} (outputs {shapes})"
                             + _describe_inputs(inputs, "input")
                             + _format_frames(user_frames(), "output"))
+
+    def _frames_of(self, f: Any) -> list | None:
+        try:
+            return self.frames.get(f)
+        except TypeError:
+            return None
 
     def backward_begin(self, f: Any, grad_outputs: list) -> None:
         self.running.append(f)
@@ -143,7 +152,7 @@ class _AnomalyObserver(Observer):
                     f"{f.name}: backward made {bad} in the gradient of input {i} "
                     f"({_describe(g)}; the op's outputs: {shapes})"
                     f"{_describe_inputs(grad_outputs, 'incoming gradient')}"
-                    + _format_frames(self.frames.get(f), "op"))
+                    + _format_frames(self._frames_of(f), "op"))
 
 
 _OBSERVER = _AnomalyObserver()

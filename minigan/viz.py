@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .autograd import Function, Tensor
-from .errors import ArgumentError, DTypeError, MiniganError, MissingToolError
+from .errors import ArgumentError, DTypeError, MissingToolError
 
 FORMATS = ("png", "svg", "pdf")
 FREED = "graph freed by backward: build the view before it, or pass retain_graph=True"
@@ -127,6 +127,14 @@ def _leaf_label(t: Tensor, names: dict[int, str]) -> str:
     return name
 
 
+def _checks(pairs: list, checks: Mapping | None, gradcheck: bool) -> Mapping | None:
+    """The checks to draw: those given, or with ``gradcheck=True`` new ones."""
+    if gradcheck and checks is None:
+        from .graphcheck import check_graph
+        return check_graph([t for _, t in pairs])
+    return checks
+
+
 def _check_text(checks: Mapping | None, f: Function) -> str:
     if checks is None or f not in checks:
         return ""
@@ -154,9 +162,7 @@ def tree(roots: Any, params: Mapping[str, Tensor] | None = None, checks: Mapping
     """
     pairs = _roots(roots, "tree")
     names = _leaf_names(params)
-    if gradcheck and checks is None:
-        from .graphcheck import check_graph
-        checks = check_graph([t for _, t in pairs])
+    checks = _checks(pairs, checks, gradcheck)
     uses = _uses(pairs)
     tags: dict[int, int] = {}      # id(f) -> k of its [#k] tag (ops reached more than once)
     shown: set[int] = set()
@@ -235,9 +241,9 @@ class Dot(str):
                 f"dot -T{fmt} {source} -o {path}); {INSTALL_GRAPHVIZ}")
         result = subprocess.run([program, f"-T{fmt}", str(source), "-o", str(path)],
                                 capture_output=True, text=True)
-        if result.returncode != 0:
-            raise MiniganError(f"render: dot failed on {source} (exit {result.returncode}): "
-                               f"{result.stderr.strip()}")
+        if result.returncode != 0:  # e.g. a Graphviz built without that format
+            raise ArgumentError(f"render: dot could not draw {path} from {source} "
+                                f"(exit {result.returncode}): {result.stderr.strip()}")
         return path
 
 
@@ -250,9 +256,7 @@ def to_dot(roots: Any, params: Mapping[str, Tensor] | None = None,
     shows the relative error. Edges from inputs that need no gradient are dashed."""
     pairs = _roots(roots, "to_dot")
     names = _leaf_names(params)
-    if gradcheck and checks is None:
-        from .graphcheck import check_graph
-        checks = check_graph([t for _, t in pairs])
+    checks = _checks(pairs, checks, gradcheck)
     ids: dict[int, str] = {}
     nodes: list[str] = []
     ops: list[Function] = []

@@ -46,8 +46,8 @@ def backward_error(make_loss) -> str:
     return str(info.value)
 
 
-def test_forward_nan_names_the_op_and_the_line():
-    x = mg.tensor([-1.0, 2.0, 3.0], requires_grad=True)
+def test_forward_nan_names_the_op_and_the_line(device):
+    x = mg.tensor([-1.0, 2.0, 3.0], requires_grad=True, device=device)
     with pytest.warns(RuntimeWarning), pytest.raises(mg.AnomalyError) as info:
         with mg.detect_anomaly():
             y = x * 2.0

@@ -37,13 +37,13 @@ class PlusNoise(Function):
         return gy
 
 
-def planted_graph():
-    x = mg.randn(3, 4, requires_grad=True)
+def planted_graph(device="cpu"):
+    x = mg.randn(3, 4, requires_grad=True, device=device)
     return {"loss": (WrongCube()(x.exp()) * 2.0).sum()}, {"x": x}
 
 
-def test_planted_wrong_backward_is_flagged():
-    roots, params = planted_graph()
+def test_planted_wrong_backward_is_flagged(device):
+    roots, params = planted_graph(device)
     checks = graphcheck.check_graph(roots)
     statuses = {f.name: c.status for f, c in checks.items()}
     assert statuses == {"sum": "ok", "mul": "ok", "wrongcube": "FAIL", "exp": "ok"}

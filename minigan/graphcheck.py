@@ -33,7 +33,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Function, Tensor, enable_grad, no_grad
-from .errors import ArgumentError, MiniganError
+from .errors import ArgumentError
 from .gradcheck import gradcheck_result
 
 # attributes that Function._record and the engine add; what is left is the op's settings

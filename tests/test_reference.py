@@ -406,6 +406,18 @@ def test_environment_variable_with_a_bad_value_is_an_error():
     assert "MINIGAN_REFERENCE_KERNELS: expected 1 (reference kernels) or 0" in out.stderr
 
 
+def test_profiler_counts_the_same_flops_on_the_reference_convolutions():
+    x, w = mg.randn(2, 3, 6, 6, requires_grad=True), mg.randn(4, 3, 3, 3, requires_grad=True)
+    flops = []
+    for on_reference in (False, True):
+        with mg.use_reference_kernels(on_reference), mg.profile() as p:
+            y = F.conv_transpose2d(F.conv2d(x, w, stride=2, padding=1), w, stride=2, padding=1,
+                                   output_padding=1)
+            y.sum().backward()
+        flops.append({(r.name, r.kind): r.flops for r in p.key_averages() if r.flops})
+    assert flops[0] == flops[1] and len(flops[0]) == 3  # conv2d, conv_transpose2d, gradweight
+
+
 # ---------------------------------------------------------------------------- a whole model
 
 

@@ -43,6 +43,8 @@ from . import _methods
 
 _methods.install()
 from . import functional, nn, optim  # noqa: E402  (the layers above: ops -> nn -> optim)
+from . import reference  # noqa: E402  (the plain kernels, loaded by the ops above)
+from .reference import reference_kernels_enabled, use_reference_kernels  # noqa: E402
 # the study tools: graph viewer, op profiler, anomaly detection
 from . import viz  # noqa: E402
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402

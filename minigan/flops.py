@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from .ops import conv, linalg, linear
+from .reference import conv as reference_conv
 
 
 def _matmul(inputs: Sequence[Any], outputs: Sequence[Any]) -> int:
@@ -67,6 +68,10 @@ RULES: dict[type, Callable[[Sequence[Any], Sequence[Any]], int]] = {
     conv.Conv2d: _conv2d,
     conv.ConvTranspose2d: _conv_transpose2d,
     conv.Conv2dGradWeight: _conv2d_grad_weight,
+    # the reference loops (mg.use_reference_kernels()) take the same arguments
+    reference_conv.Conv2d: _conv2d,
+    reference_conv.ConvTranspose2d: _conv_transpose2d,
+    reference_conv.Conv2dGradWeight: _conv2d_grad_weight,
 }
 
 

@@ -1,0 +1,138 @@
+"""Every example in examples/ runs in its short mode (``--quick``) and makes what it promises.
+
+Each runs as a user would run it, ``python examples/NN_name.py --quick --out DIR``, in a
+subprocess whose working directory is a temporary folder (so nothing lands in the
+repository), on this checkout's minigan (PYTHONPATH), and is checked for the numbers it
+prints and the files it writes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import minigan as mg
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def run_example(name: str, *args: str, cwd: Path, timeout: int = 120) -> str:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    result = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd, env=env,
+                            capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{name} failed:\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def numbers_after(text: str, label: str) -> list[float]:
+    """The floats printed on the lines that contain ``label``."""
+    return [float(v) for line in text.splitlines() if label in line
+            for v in re.findall(r"-?\d+\.\d+(?:e[-+]\d+)?", line)]
+
+
+def pictures(folder: Path) -> dict[str, tuple[int, int]]:
+    found = {}
+    for path in sorted(folder.glob("*.png")):
+        with Image.open(path) as picture:
+            found[path.name] = picture.size
+    return found
+
+
+def test_every_example_is_tested_and_listed():
+    """Each examples/NN_*.py has a test here and a line in examples/README.md."""
+    listed = (EXAMPLES / "README.md").read_text()
+    tests = Path(__file__).read_text()
+    for path in sorted(EXAMPLES.glob("[0-9][0-9]_*.py")):
+        assert f"`{path.name}`" in listed, f"examples/README.md does not list {path.name}"
+        assert f'"{path.name}"' in tests, f"tests/test_examples.py does not run {path.name}"
+
+
+def test_01_autograd_by_hand(tmp_path):
+    out = run_example("01_autograd_by_hand.py", "--quick", "--out", str(tmp_path / "o"),
+                      cwd=tmp_path)
+    # the comparison tables: one row per gradient, its last column |by hand - minigan|
+    rows = {line.split()[0]: float(line.split()[-1]) for line in out.splitlines()
+            if line.startswith("dL/d")}
+    assert set(rows) == {"dL/dw", "dL/dx", "dL/db", "dL/dW1", "dL/db1", "dL/dW2", "dL/db2"}
+    assert max(rows.values()) < 1e-12
+    assert "└── " in out and "W1  (3, 5) float64  requires grad" in out  # mg.viz.tree
+    assert (tmp_path / "o" / "mlp_graph.dot").read_text().startswith("digraph")
+    assert not [p for p in tmp_path.iterdir() if p.name != "o"]  # nothing else written
+
+
+def test_02_custom_function(tmp_path):
+    out = run_example("02_custom_function.py", "--quick", cwd=tmp_path)
+    assert "gradcheck (first derivatives, float64):      True" in out
+    assert "gradgradcheck (second derivatives, float64): True" in out
+    # the planted bug: invisible to a sum, reported by gradcheck
+    assert "max |x.grad - sigmoid(x)| = 0.0e+00" in out
+    assert re.search(r"GradcheckError: gradcheck: gradient mismatch for input 0 \(shape \(3, 4\)\)"
+                     r".*\(12 of 12 entries out of tolerance\)", out)
+    assert "returns False instead of raising" in out
+    if hasattr(mg.Function, "apply"):  # PyTorch-style Functions (the core branch)
+        assert "LinearFunction.apply(x, w, b) matches F.linear: True" in out
+        assert "gradcheck:     True" in out and "gradgradcheck: True" in out
+        assert "ctx.needs_input_grad = (True, False, True)" in out
+    else:
+        assert "skipped: this minigan has no Function.apply yet" in out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_03_conv_im2col(tmp_path):
+    out = run_example("03_conv_im2col.py", "--quick", cwd=tmp_path)
+    assert "output (0,0)                1   2   3   5   6   7   9  10  11" in out
+    assert "output (1,1)                6   7   8  10  11  12  14  15  16" in out
+    assert re.search(r"cols = im2col\(x\)\s+\(18, 18\)", out)
+    assert re.search(r"gx = col2im\(gcols\)\s+\(2, 2, 5, 5\)", out)
+    for label in ("max |y - reference.conv2d|", "dL/dx ", "dL/dw ", "dL/db ", "max |gx - it|"):
+        values = [abs(v) for v in numbers_after(out, label)]
+        assert values and max(values) < 1e-12, label
+    left, right = numbers_after(out, "<im2col(x), c>")[0], numbers_after(out, "<x, col2im(c)>")[0]
+    assert left == pytest.approx(right, abs=1e-11)
+
+
+def test_04_batchnorm_backward(tmp_path):
+    out = run_example("04_batchnorm_backward.py", "--quick", cwd=tmp_path)
+    for label in ("max |y by hand", "the long way - closed form", "by hand - minigan's backward",
+                  "minigan - torch", "running_var + eps)|"):
+        values = numbers_after(out, label)
+        if label == "minigan - torch" and "skipped: PyTorch is not installed" in out:
+            continue
+        assert values and max(abs(v) for v in values) < 1e-10, label
+    assert "mg.gradcheck(batch_norm, [x, w, b]):     True" in out
+    assert "mg.gradgradcheck(batch_norm, [x, w, b]): True" in out
+    numeric, analytic = numbers_after(out, "dL/dx[0,0,0,0]")[-2:]
+    assert numeric == pytest.approx(analytic, abs=1e-6)
+
+
+def test_05_attention_map(tmp_path):
+    out = run_example("05_attention_map.py", "--quick", "--out", str(tmp_path / "o"),
+                      cwd=tmp_path)
+    assert "40 steps in" in out and "written:" in out
+    anti = numbers_after(out, "mean weight on the anti-diagonal")
+    assert anti[0] > 0.5 > anti[1]  # after training the anti-diagonal, before a smear
+    assert set(pictures(tmp_path / "o")) == {"attention.png", "attention_heads.png"}
+
+
+def test_06_dcgan_mnist(tmp_path):
+    out = run_example("06_dcgan_mnist.py", "--quick", "--out", str(tmp_path / "o"),
+                      cwd=tmp_path)
+    assert "step     3  D loss" in out
+    assert set(pictures(tmp_path / "o")) == {"step_0001.png", "step_0002.png", "step_0003.png"}
+
+
+def test_06_dcgan_mnist_options(tmp_path):
+    out = run_example("06_dcgan_mnist.py", "--steps", "2", "--batch-size", "4",
+                      "--sample-every", "1", "--out", str(tmp_path / "ex"), cwd=tmp_path)
+    assert "step     2" in out
+    assert sorted(pictures(tmp_path / "ex")) == ["step_0001.png", "step_0002.png"]
+

@@ -136,3 +136,21 @@ def test_06_dcgan_mnist_options(tmp_path):
     assert "step     2" in out
     assert sorted(pictures(tmp_path / "ex")) == ["step_0001.png", "step_0002.png"]
 
+
+def test_08_gan_collapse(tmp_path):
+    out = run_example("08_gan_collapse.py", "--quick", "--out", str(tmp_path / "o"),
+                      cwd=tmp_path)
+    for name in ("healthy", "strong_d", "vanishing"):
+        assert re.search(rf"^  {name}\s+\|\|grad G\|\|\s+\S+ ->\s+\S+\s+D's accuracy", out, re.M)
+        run = tmp_path / "o" / name
+        assert set(pictures(run)) == {"grad_norms.png", "weight_norms.png", "d_accuracy.png",
+                                      "samples.png"}
+        lines = (run / "diagnostics.jsonl").read_text().splitlines()
+        records = [json.loads(line) for line in lines]
+        assert [r["step"] for r in records] == [1, 2, 3]   # the format of minigan train's
+        assert {"d_accuracy_real", "d_accuracy_fake", "grad_norm", "weight_norm"} <= set(records[0])
+        assert any(k.startswith("G.") for k in records[0]["grad_norm"])
+        assert any(k.startswith("D.") for k in records[0]["grad_norm"])
+    assert set(pictures(tmp_path / "o")) == {"comparison.png", "samples.png"}
+    assert "What to look for" in out
+

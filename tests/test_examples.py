@@ -3,7 +3,9 @@
 Each runs as a user would run it, ``python examples/NN_name.py --quick --out DIR``, in a
 subprocess whose working directory is a temporary folder (so nothing lands in the
 repository), on this checkout's minigan (PYTHONPATH), and is checked for the numbers it
-prints and the files it writes.
+prints and the files it writes. The subprocesses use one BLAS thread: the short modes'
+matrices are tiny, and on a busy machine idle BLAS threads only add their spinning
+(08's short mode took 3.8 s of CPU time with OpenBLAS's threads, 1.5 s with one).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ EXAMPLES = ROOT / "examples"
 
 
 def run_example(name: str, *args: str, cwd: Path, timeout: int = 120) -> str:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     result = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd, env=env,
                             capture_output=True, text=True, timeout=timeout)
@@ -154,3 +156,47 @@ def test_08_gan_collapse(tmp_path):
     assert set(pictures(tmp_path / "o")) == {"comparison.png", "samples.png"}
     assert "What to look for" in out
 
+
+def test_09_article_keras_dcgan(tmp_path):
+    out = run_example("09_article_keras_dcgan.py", "--quick", "--out", str(tmp_path / "o"),
+                      cwd=tmp_path)
+    # Keras's padding='same' at stride 2, refused by Conv2d, done by KerasSamePad
+    assert "nn.Conv2d(1, 64, 3, stride=2, padding='same') -> " in out
+    assert "padding 0 before and 1 after" in out
+    # the model as written: G makes 7x7 images and D refuses them with minigan's error
+    assert "G makes images of shape (2, 1, 7, 7)" in out
+    assert re.search(r"D\(G\(z\)\) -> \w+Error: linear: input of shape \(2, 512\)", out)
+    # the costs: DCGAN-28 first (ratio 1), then the fixes
+    table = {m[1]: float(m[2]) for m in re.finditer(
+        r"^  (DCGAN-28 \(minigan train\)|article \+ fix '\w+', width [\d.]+).*?(\d+\.\d+)\s+"
+        r"\d+\.\d+$", out, re.M)}
+    assert len(table) == 4 and min(table.values()) > 0
+    assert "step    3  D loss" in out
+    assert set(pictures(tmp_path / "o")) == {"samples.png", "progress.png"}
+
+
+def test_09_keras_same_padding_and_upsampling():
+    """The example's pieces: Keras's 'same' rule (output ceil(size / stride), the odd pixel
+    after), and its nearest upsampling (the same as nn.Upsample, where minigan has one)."""
+    import runpy
+    example = runpy.run_path(str(EXAMPLES / "09_article_keras_dcgan.py"), run_name="example")
+    keras_same, pad = example["keras_same"], example["KerasSamePad"]
+    for size in range(1, 30):
+        for kernel in (1, 2, 3, 4, 5):
+            for stride in (1, 2, 3):
+                before, after = keras_same(size, kernel, stride)
+                out = (size + before + after - kernel) // stride + 1
+                assert out == -(-size // stride) and 0 <= after - before <= 1
+    assert keras_same(28, 3, 2) == keras_same(14, 3, 2) == (0, 1)
+    assert keras_same(7, 3, 1) == (1, 1)
+    x = mg.randn(2, 3, 6, 5)
+    assert pad(3, 2)(x).shape == (2, 3, 7, 7)        # H: (0, 1), W: (1, 1)
+    up = example["NearestUpsample"](2)
+    x = mg.randn(2, 3, 4, 5, requires_grad=True)
+    y = up(x)
+    assert y.shape == (2, 3, 8, 10)
+    assert (y.numpy() == x.numpy().repeat(2, axis=2).repeat(2, axis=3)).all()
+    assert mg.gradcheck(lambda t: up(t), [mg.randn(1, 2, 3, 3, dtype="float64",
+                                                   requires_grad=True)])
+    if hasattr(mg.nn, "Upsample"):
+        assert (mg.nn.Upsample(scale_factor=2)(x).numpy() == y.numpy()).all()

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from . import backend
+from .errors import DimError
 
 # ---------------------------------------------------------------------------- grad mode
 
@@ -141,9 +142,23 @@ class Tensor:
     def ndim(self) -> int:
         return self.data.ndim
 
-    @property
-    def size(self) -> int:
+    def size(self, dim: int | None = None) -> tuple | int:
+        """The shape (``x.size()``), or the length of one dim (``x.size(1)``, ``x.size(-1)``),
+        as PyTorch's ``Tensor.size``; ``numel()`` is the number of elements."""
+        if dim is None:
+            return self.data.shape
+        from .ops.args import single_dim
+        if self.data.ndim == 0:
+            raise DimError(f"size: dim {dim} given but the tensor is 0-d (it has no dims)")
+        return self.data.shape[single_dim(dim, self.data.ndim, "size")]
+
+    def numel(self) -> int:
+        """The number of elements."""
         return int(self.data.size)
+
+    def dim(self) -> int:
+        """The number of dims (``ndim``)."""
+        return self.data.ndim
 
     @property
     def dtype(self):

@@ -405,7 +405,8 @@ def test_first_order_backward_records_no_graph():
 
 def test_tensor_attributes_and_conversions():
     x = mg.tensor([[1.0, 2.0]], requires_grad=True)
-    assert x.shape == (1, 2) and x.ndim == 2 and x.size == 2 and len(x) == 1
+    assert x.shape == (1, 2) and x.ndim == 2 and x.size() == (1, 2) and x.size(-1) == 2
+    assert x.numel() == 2 and x.dim() == 2 and len(x) == 1
     assert x.dtype == np.float32 and x.device == "cpu" and x.is_leaf
     assert isinstance(x.numpy(), np.ndarray) and x.tolist() == [[1.0, 2.0]]
     assert mg.tensor(3.5).item() == 3.5 and float(mg.tensor([2.0])) == 2.0

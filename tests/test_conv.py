@@ -231,7 +231,7 @@ def test_threaded_copies_give_identical_results(device, monkeypatch, kind):
 
     def forward_backward():
         y = run()
-        gx, gw = mg.grad(y, [x, w], _t(np.cos(np.arange(y.size)).reshape(y.shape), device, False))
+        gx, gw = mg.grad(y, [x, w], _t(np.cos(np.arange(y.numel())).reshape(y.shape), device, False))
         return y.numpy(), gx.numpy(), gw.numpy()
 
     monkeypatch.setenv("MINIGAN_NUM_THREADS", "1")

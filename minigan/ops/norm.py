@@ -314,7 +314,7 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
                          "mode (training=False); pass training=True to use batch statistics")
 
     if training:
-        if x.size // max(c, 1) <= 1:
+        if x.data.size // max(c, 1) <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {x.shape}")
         fn = BatchNorm(float(eps), weight is not None, bias is not None)

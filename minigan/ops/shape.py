@@ -47,7 +47,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     """x with a new shape of the same size; one entry may be -1. ``view`` is an alias."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    shape = _resolve_shape(shape, x.size, "reshape", x.shape)
+    shape = _resolve_shape(shape, x.data.size, "reshape", x.shape)
     return x if shape == x.shape else Reshape(shape)(x)
 
 

@@ -450,5 +450,5 @@ def test_dtype_mismatch_is_an_error():
 def test_device_mismatch_is_an_error(device):
     if device == "cpu":
         pytest.skip("needs a second device")
-    with pytest.raises(TypeError, match=r"conv2d: inputs on different devices"):
+    with pytest.raises(mg.DeviceError, match=r"conv2d: inputs on different devices"):
         F.conv2d(mg.zeros(1, 2, 5, 5, device=device), _z(3, 2, 3, 3))

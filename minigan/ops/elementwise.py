@@ -269,6 +269,9 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
     return Clamp(min, max)(x)
 
 
+clip = clamp
+
+
 class _Extremum(Function):
     """maximum/minimum: the gradient goes to the winner, half to each on a tie (PyTorch)."""
     take_first: Any = None

@@ -30,7 +30,7 @@ from .backend import (get_default_dtype, get_rng_state, manual_seed, set_default
 from .creation import (arange, full, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        zeros, zeros_like)
 from .errors import (ArgumentError, CheckpointError, DeviceError, DimError, DTypeError,
-                     GradcheckError, MiniganError, ShapeError)
+                     GradcheckError, GraphError, MiniganError, ShapeError)
 from .gradcheck import gradcheck, gradgradcheck
 from .ops.elementwise import (abs, add, cast, clamp, clip, div, eq, exp, ge, gt, le, log, lt,
                               maximum, minimum, mul, ne, neg, pow, sqrt, sub, where)

@@ -30,7 +30,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from . import backend
-from .errors import ArgumentError, DeviceError, DimError, DTypeError, MiniganError, ShapeError
+from .errors import (ArgumentError, DeviceError, DimError, DTypeError, GraphError, MiniganError,
+                     ShapeError)
 
 # ---------------------------------------------------------------------------- grad mode
 #
@@ -196,9 +197,11 @@ def _as_array(data: Any, dtype: Any, device: str | None):
     try:
         array = backend.get_array_module(data).asarray(data) if is_array else np.asarray(data)
     except ValueError as exc:
-        raise ValueError(f"tensor: cannot build a tensor from ragged data ({exc})") from None
-    if array.dtype == object:
-        raise TypeError("tensor: cannot build a tensor from ragged or non-numeric data")
+        raise ShapeError(f"tensor: cannot build a tensor from ragged data ({exc})") from None
+    if array.dtype.kind not in "biuf":  # strings, objects, complex numbers, dates
+        raise DTypeError(f"tensor: cannot build a tensor from {array.dtype} data (ragged, "
+                         f"strings, objects or complex numbers): minigan's tensors hold bools, "
+                         f"integers and floats")
     if dtype is None and not is_array and array.dtype.kind == "f":
         dtype = backend.get_default_dtype()
     if dtype is not None:
@@ -233,7 +236,7 @@ class Tensor:
                  device: str | None = None, name: str | None = None) -> None:
         self.data = _as_array(data, dtype, device)
         if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"only floating point tensors can require grad, got {self.data.dtype}")
+            raise DTypeError(f"only floating point tensors can require grad, got {self.data.dtype}")
         self.grad: Tensor | None = None
         self.requires_grad = bool(requires_grad)
         self.creator: Function | None = None
@@ -327,7 +330,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
+            raise ShapeError(f"bool(): the truth value of a tensor of shape {self.shape} is ambiguous")
         return bool(self.data)
 
     def __float__(self) -> float:
@@ -354,7 +357,7 @@ class Tensor:
 
     def item(self) -> float | int | bool:
         if self.data.size != 1:
-            raise ValueError(f"item(): only one-element tensors, got shape {self.shape}")
+            raise ShapeError(f"item(): only one-element tensors, got shape {self.shape}")
         return self.data.item() if not backend.is_cupy_array(self.data) else self.data.get().item()
 
     def tolist(self) -> Any:
@@ -458,9 +461,9 @@ class Tensor:
 
     def requires_grad_(self, mode: bool = True) -> "Tensor":
         if not self.is_leaf:
-            raise RuntimeError("requires_grad_(): only leaf tensors can change requires_grad")
+            raise GraphError("requires_grad_(): only leaf tensors can change requires_grad")
         if mode and self.data.dtype.kind != "f":
-            raise TypeError(f"only floating point tensors can require grad, got {self.data.dtype}")
+            raise DTypeError(f"only floating point tensors can require grad, got {self.data.dtype}")
         self.requires_grad = bool(mode)
         return self
 
@@ -481,7 +484,7 @@ class Tensor:
         The hook may return a new gradient to use instead. Returns a function that removes it.
         """
         if not self.requires_grad:
-            raise RuntimeError("register_hook(): the tensor does not require grad")
+            raise GraphError("register_hook(): the tensor does not require grad")
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
@@ -494,7 +497,7 @@ class Tensor:
     def retain_grad(self) -> None:
         """Make ``backward`` fill ``.grad`` of this non-leaf tensor too."""
         if not self.requires_grad:
-            raise RuntimeError("retain_grad(): the tensor does not require grad")
+            raise GraphError("retain_grad(): the tensor does not require grad")
         self._retains_grad = True
 
     def zero_grad(self) -> None:
@@ -591,7 +594,7 @@ def _written_since(array: Any, clock: int) -> bool:
 
 def _check_unwritten(f: "Function", t: Tensor, what: str) -> None:
     if _written_since(t.data, f._clock):
-        raise RuntimeError(
+        raise GraphError(
             f"backward: one of the variables needed for gradient computation has been modified "
             f"by an inplace operation: {what} of {type(f).__name__} ({_describe(t)}) was written "
             f"in place after {type(f).__name__} was recorded; clone() it before writing, or "
@@ -639,7 +642,7 @@ def inplace(x: Tensor, op: str, compute: Callable[[Tensor], Tensor], operands: S
     recording = (x.requires_grad or any(isinstance(o, Tensor) and o.requires_grad
                                         for o in operands)) and is_grad_enabled()
     if recording and x.requires_grad and x.creator is None:
-        raise RuntimeError(f"{op}: a leaf tensor that requires grad is used in an in-place "
+        raise GraphError(f"{op}: a leaf tensor that requires grad is used in an in-place "
                            f"operation (PyTorch: 'a leaf Variable that requires grad is being "
                            f"used in an in-place operation'); write under `with mg.no_grad():` "
                            f"or into a clone()")
@@ -888,7 +891,7 @@ class Function:
         """Output ``index`` as a Tensor in this graph (for backwards that reuse the result)."""
         y = self._output_refs[index]()
         if y is None:
-            raise RuntimeError(f"{self.name}: output {index} is no longer alive; save it instead")
+            raise GraphError(f"{self.name}: output {index} is no longer alive; save it instead")
         if self._clock != _write_clock:
             _check_unwritten(self, y, f"output {index}")
         return y
@@ -913,7 +916,7 @@ class Function:
         the graph (so a backward that uses them can be differentiated again). Raises
         PyTorch's error if one was modified in place after it was saved."""
         if self._released:
-            raise RuntimeError(f"{self.name}: saved tensors were freed after the first backward; "
+            raise GraphError(f"{self.name}: saved tensors were freed after the first backward; "
                                f"pass retain_graph=True to the first backward to go through "
                                f"the graph a second time")
         saved = self.__dict__.get("_saved", ())
@@ -1013,12 +1016,12 @@ class _ApplyNode(Function):
         name = f"{self.function.__name__}Backward"
         if len(result) != self._n_args and not (
                 len(result) > self._n_args and all(g is None for g in result[self._n_args:])):
-            raise RuntimeError(f"function {name} returned an incorrect number of gradients "
+            raise GraphError(f"function {name} returned an incorrect number of gradients "
                                f"(expected {self._n_args}, got {len(result)})")
         positions = set(self._arg_positions)
         for i, g in enumerate(result[:self._n_args]):
             if i not in positions and g is not None:
-                raise RuntimeError(f"function {name} returned a gradient different than None at "
+                raise GraphError(f"function {name} returned a gradient different than None at "
                                    f"position {i + 1}, but the corresponding forward input was "
                                    f"not a Tensor")
         grads = []
@@ -1069,19 +1072,19 @@ def _class_attributes(cls: type) -> set:
 def _grad_as_tensor(grad: Any, root: Tensor) -> Tensor:
     if grad is None:
         if root.data.size != 1:
-            raise RuntimeError(f"backward: grad can be implicitly created only for one-element "
+            raise ShapeError(f"backward: grad can be implicitly created only for one-element "
                                f"outputs, got shape {root.shape}; pass grad=")
         xp = backend.get_array_module(root.data)
         return Tensor._wrap(xp.ones_like(root.data))
     if isinstance(grad, Tensor):
         g = grad
         if g.dtype != root.dtype or g.device != root.device:
-            raise TypeError(f"backward: grad is {_describe(g)} but the output is {_describe(root)}")
+            raise DTypeError(f"backward: grad is {_describe(g)} but the output is {_describe(root)}")
     else:  # an array or a number: take the output's dtype and device
         array = grad if backend.is_cupy_array(grad) else np.asarray(grad)
         g = Tensor._wrap(backend.to_device(array, root.device).astype(root.dtype, copy=False))
     if g.shape != root.shape:
-        raise RuntimeError(f"backward: grad of shape {g.shape} does not match output shape {root.shape}")
+        raise ShapeError(f"backward: grad of shape {g.shape} does not match output shape {root.shape}")
     return g
 
 
@@ -1138,7 +1141,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
     with set_grad_enabled(bool(create_graph)):
         for root, g in zip(roots, root_grads):
             if not root.requires_grad:
-                raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
+                raise GraphError("backward: the tensor does not require grad and has no grad_fn")
             g = _grad_as_tensor(g, root)
             handed_out.add(id(g.data))
             _accumulate(grads, root, g)
@@ -1148,7 +1151,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
         while heap:
             f = heapq.heappop(heap)[2]
             if f._released:
-                raise RuntimeError(
+                raise GraphError(
                     f"backward: trying to backward through {type(f).__name__} a second time, but "
                     f"its saved arrays were freed after the first backward; pass "
                     f"retain_graph=True to the first backward if you need to do this")
@@ -1191,13 +1194,13 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
             if type(gxs) is not tuple:
                 gxs = (gxs,)
             if len(gxs) != len(f.inputs):
-                raise RuntimeError(f"{f.name}: backward returned {len(gxs)} gradients for "
+                raise GraphError(f"{f.name}: backward returned {len(gxs)} gradients for "
                                    f"{len(f.inputs)} inputs")
             for x, gx, need in zip(f.inputs, gxs, needs):
                 if gx is None or not need:
                     continue
                 if gx.data.shape != x.data.shape or gx.data.dtype != x.data.dtype:
-                    raise RuntimeError(f"{f.name}: backward gave a gradient of "
+                    raise ShapeError(f"{f.name}: backward gave a gradient of "
                                        f"{_describe(gx)} for an input of {_describe(x)}")
                 key = id(x)
                 if key in grads:
@@ -1304,14 +1307,14 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     elif isinstance(grad_outputs, Tensor) or not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs]
     if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+        raise ArgumentError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
     for t in inputs:
         if not t.requires_grad:
-            raise RuntimeError(f"grad: an input of shape {t.shape} does not require grad")
+            raise GraphError(f"grad: an input of shape {t.shape} does not require grad")
     result = run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=inputs)
     for t, g in zip(inputs, result):
         if g is None and not allow_unused:
-            raise RuntimeError(f"grad: an input of shape {t.shape} was not used in the graph "
+            raise GraphError(f"grad: an input of shape {t.shape} was not used in the graph "
                                f"(pass allow_unused=True to get None for it)")
     return tuple(result)
 
@@ -1343,7 +1346,7 @@ class _OnceDifferentiable(Function):
         return g
 
     def backward(self, gy):
-        raise RuntimeError(f"{self.function_name}: trying to differentiate twice a function "
+        raise GraphError(f"{self.function_name}: trying to differentiate twice a function "
                            f"that was marked with @once_differentiable")
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from . import elementwise as E
+from .args import float_input, float_tensor
 
 
 def _scalar_safe(forward):
@@ -98,7 +99,7 @@ class LeakyReLUGrad(Function):
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """max(0, x) + negative_slope * min(0, x), elementwise."""
-    return LeakyReLU(negative_slope)(x)
+    return LeakyReLU(negative_slope)(float_tensor(x, "leaky_relu"))
 
 
 def relu(x: Tensor) -> Tensor:
@@ -139,7 +140,7 @@ class TanhGrad(Function):
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent, elementwise."""
-    return Tanh()(x)
+    return Tanh()(float_input(x, "tanh"))  # ints: the default float dtype, as PyTorch
 
 
 # ============================================================================ sigmoid
@@ -180,7 +181,7 @@ class SigmoidGrad(Function):
 
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + exp(-x)), elementwise."""
-    return Sigmoid()(x)
+    return Sigmoid()(float_input(x, "sigmoid"))  # ints: the default float dtype, as PyTorch
 
 
 # ============================================================================ erf
@@ -442,4 +443,4 @@ def _gelu_second_derivative(x: Tensor, approximate: str) -> Tensor:
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit x * Phi(x); ``approximate='tanh'`` uses the tanh formula."""
     _check_approximate(approximate)
-    return GELU(approximate)(x)
+    return GELU(approximate)(float_tensor(x, "gelu"))

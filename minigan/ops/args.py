@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..errors import ArgumentError, DimError, DTypeError
+from ..errors import ArgumentError, DimError, DTypeError, ShapeError
 
 
 def _index(value: Any, op: str, what: str) -> int:
@@ -103,6 +103,39 @@ def tensor_arg(x: Any, op: str, name: str = "input"):
     return x
 
 
+def float_input(x: Any, op: str, name: str = "input"):
+    """``x`` for an op that computes in floating point (exp, sqrt, sigmoid, ...): a floating
+    Tensor as it is, an integer or bool one cast to the default float dtype, as PyTorch does
+    (they cannot require grad, so nothing is lost)."""
+    tensor_arg(x, op, name)
+    kind = x.data.dtype.kind
+    if kind == "f":
+        return x
+    if kind not in "iub":
+        raise DTypeError(f"{op}: {name} must be a numeric tensor, got {x.data.dtype}")
+    from .. import backend
+    from ..autograd import Tensor
+    return Tensor._wrap(x.data.astype(backend.get_default_dtype()))
+
+
+def numeric_tensor(x: Any, op: str, name: str = "input"):
+    """``x`` if it is a Tensor of numbers (not bool: PyTorch implements few ops for bool)."""
+    tensor_arg(x, op, name)
+    if x.data.dtype.kind not in "iuf":
+        raise DTypeError(f"{op}: not implemented for {x.data.dtype} tensors ({name} of shape "
+                         f"{tuple(x.data.shape)})")
+    return x
+
+
+def broadcast_shapes(op: str, *shapes: tuple) -> tuple:
+    """The shape that ``shapes`` broadcast to, or a ShapeError naming the op and them."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ShapeError(f"{op}: shapes {', '.join(map(str, shapes))} do not broadcast "
+                         f"together") from None
+
+
 def float_tensor(x: Any, op: str, name: str = "input"):
     """``x`` if it is a floating Tensor (float32 or float64)."""
     tensor_arg(x, op, name)
@@ -110,3 +143,4 @@ def float_tensor(x: Any, op: str, name: str = "input"):
         raise DTypeError(f"{op}: {name} must be a floating tensor (float32 or float64), "
                          f"got {x.data.dtype}")
     return x
+

@@ -31,17 +31,23 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, as_tensor
 from .linalg import matmul
-from .reduce import normalize_axis, sum, sum_to
+from .args import float_tensor, single_dim
+from .reduce import sum, sum_to
 from .elementwise import exp
-from .shape import transpose
+from .shape import clone, reshape, transpose
 
 
 def _one_axis(axis: Any, dim: Any, ndim: int, op: str) -> int:
-    if dim is not None:
-        axis = dim
-    if not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{op}: axis must be one int, got {axis!r}")
-    return normalize_axis(int(axis), ndim, op)[0]
+    return single_dim(axis if dim is None else dim, ndim, op)
+
+
+def _along(fn: type, x: Tensor, axis: int) -> Tensor:
+    """``fn(axis)(x)``, also for a 0-d tensor (as a 1-element row) and an empty one."""
+    if x.ndim == 0:
+        return reshape(fn(0)(reshape(x, (1,))), ())
+    if x.data.size == 0:
+        return clone(x)
+    return fn(axis)(x)
 
 
 # ---------------------------------------------------------------------------- row reductions
@@ -140,7 +146,8 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
 
     A row that is entirely -inf gives NaN, as ``torch.softmax``.
     """
-    return Softmax(_one_axis(axis, dim, x.ndim, "softmax"))(x)
+    x = float_tensor(x, "softmax")
+    return _along(Softmax, x, _one_axis(axis, dim, x.ndim, "softmax"))
 
 
 # ============================================================================ log_softmax
@@ -186,7 +193,8 @@ class LogSoftmaxGrad(Function):
 
 def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """log(softmax(x)) along ``axis`` (``dim`` is PyTorch's name), computed stably."""
-    return LogSoftmax(_one_axis(axis, dim, x.ndim, "log_softmax"))(x)
+    x = float_tensor(x, "log_softmax")
+    return _along(LogSoftmax, x, _one_axis(axis, dim, x.ndim, "log_softmax"))
 
 
 # ============================================================================ scaled dot-product attention

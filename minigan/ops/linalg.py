@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from .elementwise import _pair
 from .reduce import sum_to
 from .shape import reshape, transpose
@@ -34,6 +34,9 @@ def matmul(a: Any, b: Any) -> Tensor:
     A 1-D ``a`` is a row vector and a 1-D ``b`` a column vector; the added dim is removed
     from the result. Leading (batch) dims broadcast."""
     a, b = _pair(a, b)
+    if a.data.dtype == np.bool_ or b.data.dtype == np.bool_:
+        raise DTypeError(f"matmul: not implemented for bool tensors ({a.dtype} {a.shape} and "
+                         f"{b.dtype} {b.shape})")
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: both operands need at least 1 dim, got {a.shape} and {b.shape}")
     inner_b = b.shape[-2 if b.ndim > 1 else 0]

@@ -50,7 +50,9 @@ class Linear(Function):
         gw = LinearGradWeight()(gy, x) if self.needs_input_grad[1] else None
         if len(self.inputs) == 2:
             return gx, gw
-        gb = _sum(gy, tuple(range(gy.ndim - 1))) if self.needs_input_grad[2] else None
+        gb = None
+        if self.needs_input_grad[2]:  # summed over the leading dims (none for a 1-D input)
+            gb = _sum(gy, tuple(range(gy.ndim - 1))) if gy.ndim > 1 else gy
         return gx, gw, gb
 
 

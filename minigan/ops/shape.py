@@ -526,13 +526,11 @@ class Pad(Function):
 def pad(x: Tensor, pad: Sequence[int], value: float = 0.0) -> Tensor:
     """Constant padding as ``torch.nn.functional.pad``: ``pad`` lists (before, after) pairs
     starting from the LAST dim, e.g. (left, right, top, bottom) for an image."""
-    if not isinstance(pad, (list, tuple)):
-        raise DTypeError(f"pad: pad must be a tuple of ints, got {type(pad).__name__}")
-    pad = [int_arg(p, "pad", "pad") for p in pad]
+    pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ShapeError(f"pad: needs pairs for at most {x.ndim} dims, got {pad} for {x.shape}")
+        raise ValueError(f"pad: needs pairs for at most {x.ndim} dims, got {pad} for {x.shape}")
     if any(p < 0 for p in pad):
-        raise ArgumentError(f"pad: negative padding {pad} is not supported")
+        raise ValueError(f"pad: negative padding {pad} is not supported")
     pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)]
     widths = tuple([(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1])
     return Pad(widths, value)(x)

@@ -731,6 +731,18 @@ def _describe(t: Any) -> str:
     return f"{t.shape} {t.dtype} on {t.device}" if isinstance(t, Tensor) else repr(type(t))
 
 
+# Tools that watch every op (mg.profile, mg.detect_anomaly: minigan/observers.py) add
+# themselves here. With none, each of the four hooks below costs one falsy check.
+_observers: list = []
+
+
+def _observe(event: str, *args: Any) -> None:
+    """Call ``observer.<event>(*args)`` on each observer: forward_begin(f, inputs),
+    forward_end(f, inputs, outputs), backward_begin(f, grad_outputs), backward_end(f, grads)."""
+    for observer in tuple(_observers):
+        getattr(observer, event)(*args)
+
+
 class _TemporaryProbe:
     def __call__(self, *inputs: Any) -> int:
         return _getrefcount(self)
@@ -763,7 +775,9 @@ class Function:
     None for inputs that need none (``self.needs_input_grad`` says which do).
     Save arrays that are not inputs as attributes; ``self.output(i)`` gives output i.
     Each call records its own node: an instance called twice (or again after a backward)
-    gives each call its own gradients (the node of a held instance is a copy of it).
+    gives each call its own gradients. The first call's node is the instance itself (so a
+    caller can read what its forward saved); later calls get a copy of the instance as it
+    was before its first call.
 
     PyTorch's: static ``forward(ctx, *args)`` on Tensors (it runs with recording off) and
     static ``backward(ctx, *grads)``, called as ``F.apply(*args)``; ``ctx`` is the graph
@@ -777,6 +791,7 @@ class Function:
     _clock = 0                  # the in-place write clock when the node was recorded
     _materialize_grads = True   # unused outputs' gradients arrive as zeros (not None)
     _node_class: type | None = None  # PyTorch-style classes: the class of their graph nodes
+    _init_state: dict | None = None  # a held instance's attributes before its first call
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -804,7 +819,10 @@ class Function:
         return node_class._run(args, kwargs)
 
     def __call__(self, *inputs: Any):
-        held = _getrefcount(self) != _TEMPORARY_REFS  # not just ``Op(...)(x)``: see _record
+        if _getrefcount(self) != _TEMPORARY_REFS:  # not ``Op(...)(x)``: an instance someone holds
+            if self._init_state is not None:  # called before: this call gets a node of its own
+                return self._fresh()(*inputs)
+            self._init_state = dict(self.__dict__)  # its hyper-parameters, for later calls
         tensors = inputs
         for x in inputs:
             if not isinstance(x, Tensor):  # scalars / arrays: wrap them like the first Tensor
@@ -814,6 +832,8 @@ class Function:
         arrays = [t.data for t in tensors]
         if len(arrays) > 1:
             self._check_inputs(tensors, arrays)
+        if _observers:
+            _observe("forward_begin", self, tensors)
         try:
             if arrays and type(arrays[0]) is not np.ndarray and backend.is_cupy_array(arrays[0]):
                 with backend.device_context(backend.device_of(arrays[0])):
@@ -830,15 +850,16 @@ class Function:
         if _threads_without_grad == 0 or _mode.enabled:
             needs = tuple([t.requires_grad for t in tensors])
             if True in needs:
-                (self._copy() if held else self)._record(tensors, needs, outputs)
+                self._record(tensors, needs, outputs)
+        if _observers:
+            _observe("forward_end", self, tensors, outputs)
         return outputs[0] if single else tuple(outputs)
 
-    def _copy(self) -> "Function":
-        """The node of one call of an instance that someone holds (which may be called again):
-        a copy of the instance as its forward left it, so that each call records a node of
-        its own and the instance itself is never recorded (nor freed by a backward)."""
+    def _fresh(self) -> "Function":
+        """A new node for a later call of an instance someone holds: the instance as it was
+        before its first call (its first call's node is the instance itself)."""
         node = object.__new__(type(self))
-        node.__dict__.update(self.__dict__)
+        node.__dict__.update(self._init_state)
         return node
 
     def _record(self, tensors: tuple, needs: tuple, outputs: list) -> None:
@@ -898,8 +919,11 @@ class Function:
 
     def release(self) -> None:
         """Drop the inputs and saved arrays: what ``backward`` without retain_graph does."""
+        init = self._init_state
         self.__dict__.clear()
         self._released = True
+        if init is not None:  # a held instance can still be called again
+            self._init_state = init
 
     # -- PyTorch's ctx API (the node is the ctx) ----------------------------------------
     def save_for_backward(self, *tensors: Tensor | None) -> None:
@@ -1181,6 +1205,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                            for g, (shape, dtype) in zip(gys, f._output_meta)]
             if f._clock != _write_clock:  # something was written in place since f was recorded
                 _check_node(f)
+            if _observers:
+                _observe("backward_begin", f, gys)
             needs = f.needs_input_grad
             if needed is not None:  # grad(): ask only for the gradients that lead to inputs
                 f.needs_input_grad = tuple(
@@ -1193,6 +1219,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                     needs, f.needs_input_grad = f.needs_input_grad, needs
             if type(gxs) is not tuple:
                 gxs = (gxs,)
+            if _observers:
+                _observe("backward_end", f, gxs)
             if len(gxs) != len(f.inputs):
                 raise GraphError(f"{f.name}: backward returned {len(gxs)} gradients for "
                                    f"{len(f.inputs)} inputs")

@@ -24,12 +24,14 @@ ops (matmul, the masked softmax, dropout), so it needs no backward of its own.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, as_tensor
+from ..reference import attention as reference
+from ..reference.switch import reference_kernels_enabled
 from .linalg import matmul
 from .args import float_tensor, single_dim
 from .reduce import sum, sum_to
@@ -41,13 +43,13 @@ def _one_axis(axis: Any, dim: Any, ndim: int, op: str) -> int:
     return single_dim(axis if dim is None else dim, ndim, op)
 
 
-def _along(fn: type, x: Tensor, axis: int) -> Tensor:
-    """``fn(axis)(x)``, also for a 0-d tensor (as a 1-element row) and an empty one."""
+def _along(run: Callable, x: Tensor, axis: int) -> Tensor:
+    """``run(x, axis)``, also for a 0-d tensor (as a 1-element row) and an empty one."""
     if x.ndim == 0:
-        return reshape(fn(0)(reshape(x, (1,))), ())
+        return reshape(run(reshape(x, (1,)), 0), ())
     if x.data.size == 0:
         return clone(x)
-    return fn(axis)(x)
+    return run(x, axis)
 
 
 # ---------------------------------------------------------------------------- row reductions
@@ -147,7 +149,10 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     A row that is entirely -inf gives NaN, as ``torch.softmax``.
     """
     x = float_tensor(x, "softmax")
-    return _along(Softmax, x, _one_axis(axis, dim, x.ndim, "softmax"))
+    axis = _one_axis(axis, dim, x.ndim, "softmax")
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/attention.py
+        return _along(reference.softmax, x, axis)
+    return _along(lambda t, a: Softmax(a)(t), x, axis)
 
 
 # ============================================================================ log_softmax
@@ -194,7 +199,10 @@ class LogSoftmaxGrad(Function):
 def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """log(softmax(x)) along ``axis`` (``dim`` is PyTorch's name), computed stably."""
     x = float_tensor(x, "log_softmax")
-    return _along(LogSoftmax, x, _one_axis(axis, dim, x.ndim, "log_softmax"))
+    axis = _one_axis(axis, dim, x.ndim, "log_softmax")
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/attention.py
+        return _along(reference.log_softmax, x, axis)
+    return _along(lambda t, a: LogSoftmax(a)(t), x, axis)
 
 
 # ============================================================================ scaled dot-product attention
@@ -245,6 +253,8 @@ def causal_mask(t: int, s: int, like: Tensor) -> Tensor:
 def attention(query: Tensor, key: Tensor, value: Tensor, additive_mask: Tensor | None,
               dropout_p: float, scale: float, safe: bool = True) -> tuple[Tensor, Tensor]:
     """The attention core: (out, weights) with weights after dropout (what MHA returns)."""
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/attention.py
+        return reference.attention(query, key, value, additive_mask, dropout_p, scale, safe)
     scores = matmul(query, transpose(key, -1, -2))
     if additive_mask is None:
         weights = Softmax(scores.ndim - 1, scale, safe)(scores)

@@ -33,6 +33,7 @@ from ..autograd import Function, Tensor, as_tensor
 from ..reference import attention as reference
 from ..reference.switch import reference_kernels_enabled
 from .linalg import matmul
+from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from .args import float_tensor, single_dim
 from .reduce import sum, sum_to
 from .elementwise import exp
@@ -228,18 +229,18 @@ def attention_mask(mask: Any, scores_shape: tuple, like: Tensor, op: str,
     if not isinstance(mask, Tensor):
         mask = as_tensor(backend.get_array_module(like.data).asarray(mask))
     if not _broadcastable(mask.shape, scores_shape):
-        raise ValueError(f"{op}: {where} of shape {mask.shape} cannot be broadcast to the "
+        raise ShapeError(f"{op}: {where} of shape {mask.shape} cannot be broadcast to the "
                          f"attention scores of shape {scores_shape}")
     if backend.device_of(mask.data) != backend.device_of(like.data):
-        raise ValueError(f"{op}: {where} is on {mask.device} but the query is on {like.device}")
+        raise DeviceError(f"{op}: {where} is on {mask.device} but the query is on {like.device}")
     if mask.dtype == np.bool_:
         xp = backend.get_array_module(mask.data)
         keep = mask.data if true_means_keep else ~mask.data
         return Tensor._wrap(xp.where(keep, 0, -np.inf).astype(like.dtype))
     if mask.dtype.kind != "f":
-        raise TypeError(f"{op}: {where} must be bool or float, got {mask.dtype}")
+        raise DTypeError(f"{op}: {where} must be bool or float, got {mask.dtype}")
     if mask.dtype != like.dtype:
-        raise TypeError(f"{op}: {where} has dtype {mask.dtype} but the query has {like.dtype}")
+        raise DTypeError(f"{op}: {where} has dtype {mask.dtype} but the query has {like.dtype}")
     return mask
 
 
@@ -268,19 +269,21 @@ def attention(query: Tensor, key: Tensor, value: Tensor, additive_mask: Tensor |
 
 def check_qkv(query: Tensor, key: Tensor, value: Tensor, op: str) -> tuple:
     """Validate (B..., T, D), (B..., S, D), (B..., S, Dv); return the scores' shape."""
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        float_tensor(t, op, name)
     if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
-        raise ValueError(f"{op}: query, key and value need at least 2 dims (..., L, D), got "
+        raise ShapeError(f"{op}: query, key and value need at least 2 dims (..., L, D), got "
                          f"{query.shape}, {key.shape}, {value.shape}")
     if query.shape[-1] != key.shape[-1]:
-        raise ValueError(f"{op}: query {query.shape} and key {key.shape} must have the same "
+        raise ShapeError(f"{op}: query {query.shape} and key {key.shape} must have the same "
                          f"last dim")
     if key.shape[-2] != value.shape[-2]:
-        raise ValueError(f"{op}: key {key.shape} and value {value.shape} must have the same "
+        raise ShapeError(f"{op}: key {key.shape} and value {value.shape} must have the same "
                          f"length (dim -2)")
     try:
         batch = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
     except ValueError:
-        raise ValueError(f"{op}: the batch dims of query {query.shape}, key {key.shape} and "
+        raise ShapeError(f"{op}: the batch dims of query {query.shape}, key {key.shape} and "
                          f"value {value.shape} do not broadcast") from None
     return tuple(batch) + (query.shape[-2], key.shape[-2])
 
@@ -305,13 +308,13 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, mask
     op = "scaled_dot_product_attention"
     if attn_mask is not None:
         if mask is not None:
-            raise TypeError(f"{op}: give mask or attn_mask, not both")
+            raise DTypeError(f"{op}: give mask or attn_mask, not both")
         mask = attn_mask
     scores_shape = check_qkv(query, key, value, op)
     if not 0.0 <= dropout_p < 1.0:
-        raise ValueError(f"{op}: dropout_p must be in [0, 1), got {dropout_p}")
+        raise ArgumentError(f"{op}: dropout_p must be in [0, 1), got {dropout_p}")
     if is_causal and mask is not None:
-        raise ValueError(f"{op}: give a mask or is_causal=True, not both")
+        raise ArgumentError(f"{op}: give a mask or is_causal=True, not both")
     additive = attention_mask(mask, scores_shape, query, op)
     if is_causal:
         additive = causal_mask(scores_shape[-2], scores_shape[-1], query)

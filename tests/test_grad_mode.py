@@ -32,7 +32,7 @@ def test_no_grad_in_one_thread_leaves_the_others_recording():
     release.set()
     t.join()
     assert outside_seen == [(True, True)]
-    assert mg.is_grad_enabled() and autograd._threads_without_grad == 0
+    assert mg.is_grad_enabled() and not autograd._threads_without_grad
 
 
 def test_interleaved_enter_and_exit_across_threads_never_leaves_grad_off():
@@ -65,7 +65,7 @@ def test_interleaved_enter_and_exit_across_threads_never_leaves_grad_off():
         t.join()
     assert not errors
     assert mg.is_grad_enabled() and _records()
-    assert autograd._threads_without_grad == 0
+    assert not autograd._threads_without_grad
 
 
 def test_a_thread_that_ends_with_grad_off_is_forgotten():
@@ -74,7 +74,7 @@ def test_a_thread_that_ends_with_grad_off_is_forgotten():
     t.join()
     import gc
     gc.collect()
-    assert autograd._threads_without_grad == 0 and _records()
+    assert not autograd._threads_without_grad and _records()
 
 
 def test_new_threads_start_with_grad_on_even_inside_no_grad():

@@ -13,6 +13,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .. import backend
+from ..autograd import Tensor
 from ..errors import ArgumentError, DimError, DTypeError, ShapeError
 
 
@@ -97,7 +99,6 @@ def choice(value: Any, allowed: Iterable[Any], op: str, name: str) -> Any:
 
 def tensor_arg(x: Any, op: str, name: str = "input"):
     """``x`` if it is a Tensor, else a DTypeError naming the argument."""
-    from ..autograd import Tensor
     if not isinstance(x, Tensor):
         raise DTypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
     return x
@@ -113,8 +114,6 @@ def float_input(x: Any, op: str, name: str = "input"):
         return x
     if kind not in "iub":
         raise DTypeError(f"{op}: {name} must be a numeric tensor, got {x.data.dtype}")
-    from .. import backend
-    from ..autograd import Tensor
     return Tensor._wrap(x.data.astype(backend.get_default_dtype()))
 
 

@@ -37,7 +37,11 @@ class Reshape(Function):
 
 
 def _resolve_shape(shape: Sequence[Any], size: int, op: str, source: tuple) -> tuple:
-    shape = tuple(int_arg(n, op, "size") for n in shape)
+    shape = tuple(shape)
+    for n in shape:
+        if type(n) is not int:  # (the usual case, all ints, skips the checks)
+            shape = tuple(int_arg(n, op, "size") for n in shape)
+            break
     unknown = [i for i, n in enumerate(shape) if n == -1]
     known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
     if len(unknown) > 1 or any(n < -1 for n in shape):

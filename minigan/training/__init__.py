@@ -4,4 +4,5 @@ attribute classifier (:func:`train_attribute_classifier`), checkpoints, progress
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: F401
 from .classifier import train_classifier  # noqa: F401
 from .gan import GANConfig, GANTrainer  # noqa: F401
+from .attributes import train_attribute_classifier  # noqa: F401
 from .text2img import Text2ImgConfig, Text2ImgTrainer  # noqa: F401

@@ -15,7 +15,7 @@ from minigan.models.attributes import (WEIGHTS_PATH, diversity_ratio, load_attri
                                        predict, score_attributes, variety)
 from minigan.training.attributes import DEFAULT_OUT, train_attribute_classifier
 from minigan.training.checkpoint import load_checkpoint, save_checkpoint
-from minigan.training.text2img import (CHECKPOINT_KIND, Text2ImgConfig, Text2ImgTrainer,
+from minigan.training.text2img import (Text2ImgConfig, Text2ImgTrainer,
                                        mode_seeking_loss)
 
 TINY = dict(batch_size=4, z_dim=4, text_dim=8, text_layers=1, text_heads=2, text_ff=16, ngf=4,
@@ -68,9 +68,8 @@ def test_exact_resume_across_both_stages(tmp_path, stop):
     first = Text2ImgTrainer(config)
     for _ in range(stop):
         first.train_step()
-    path = save_checkpoint(first.state_dict(), tmp_path / "checkpoint.npz")
-    resumed = Text2ImgTrainer(config)
-    resumed.load_state_dict(load_checkpoint(path, CHECKPOINT_KIND))
+    first.save(tmp_path / "checkpoint.npz")
+    resumed = Text2ImgTrainer.from_checkpoint(tmp_path)       # a run folder or the file
     assert resumed.step == stop and resumed.stage == (1 if stop < 2 else 2)
     while resumed.step < 5:
         resumed.train_step()
@@ -154,9 +153,12 @@ def test_wrong_kind_checkpoint_is_refused(tmp_path):
     state["vocabulary"] = ["<pad>", "<unk>", "a"]
     with pytest.raises(mg.CheckpointError, match="vocabulary"):
         trainer.load_state_dict(state)
-    path = save_checkpoint(trainer.state_dict(), tmp_path / "t2i.npz")
+    path = trainer.save(tmp_path / "t2i.npz")
     with pytest.raises(mg.CheckpointError, match="expected a 'dcgan28' checkpoint"):
-        load_checkpoint(path, "dcgan28")
+        load_checkpoint(path, "dcgan28")                   # text2img given to DCGAN code
+    save_checkpoint({"kind": "dcgan28", "step": 0}, tmp_path / "dcgan.npz")
+    with pytest.raises(mg.CheckpointError, match="a 'dcgan28' checkpoint; expected a 'text2img'"):
+        Text2ImgTrainer.from_checkpoint(tmp_path / "dcgan.npz")   # and the other way round
 
 
 @pytest.mark.parametrize("changes,match", [
@@ -243,3 +245,28 @@ def test_retraining_writes_where_told_never_into_the_package(tmp_path):
         "shape", "color", "size", "position"}
     assert WEIGHTS_PATH.stat().st_mtime_ns == before
     load_attribute_classifier(tmp_path / "a.npz")
+
+
+@pytest.mark.parametrize("cross_attention", [False, True])
+def test_torch_twins_of_the_benchmark_compute_the_same(torch, cross_attention):
+    """benchmarks/text2img_vs_torch.py times PyTorch twins: they must be the same model."""
+    from minigan import bench
+    twins = bench.import_benchmark("text2img_vs_torch")
+    trainer = Text2ImgTrainer(tiny(cross_attention=cross_attention, batch_size=4))
+    with mg.no_grad():          # gates and projections away from zero
+        for p in trainer.G.parameters():
+            p.data[...] += 0.1 * np.random.default_rng(0).standard_normal(p.shape)
+    E, G, D = twins.torch_twins(torch, trainer)
+    ids, pad = trainer.tokenizer.encode(["a red circle", "a large blue square in the top left"], 8)
+    tokens, s = trainer.text_d(mg.tensor(ids), pad)
+    t_tokens, t_s = E(torch.from_numpy(ids), torch.from_numpy(pad))
+    np.testing.assert_allclose(s.numpy(), t_s.detach().numpy(), atol=1e-5)
+    z = np.random.default_rng(1).standard_normal((2, 4)).astype(np.float32)
+    x = trainer.G(mg.tensor(z), s, tokens, pad)
+    t_x = G(torch.from_numpy(z), t_s, t_tokens, torch.from_numpy(pad))
+    np.testing.assert_allclose(x.numpy(), t_x.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(trainer.D(x, s).numpy(), D.score(D.body(t_x), t_s).detach().numpy(),
+                               atol=1e-5)
+    step = twins.torch_step(torch, trainer, E, G, D, torch.optim.Adam(G.parameters()),
+                            torch.optim.Adam(list(D.parameters()) + list(E.parameters())))
+    step()                      # one PyTorch training step runs

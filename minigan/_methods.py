@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .autograd import Tensor
 from .ops import elementwise as E, linalg as L, reduce as R, shape as S
+from .ops import index as I
 
 
 def _reflected(fn):
@@ -33,3 +34,11 @@ def install() -> None:
         "broadcast_to": S.broadcast_to, "split": S.split,
     }.items():
         setattr(T, name, fn)
+    _install_opsa(T)
+
+
+def _install_opsa(T) -> None:
+    """Indexing and rearranging methods (ops/index.py, ops/rearrange.py)."""
+    for name in ("gather", "scatter", "scatter_add", "index_select", "take_along_dim",
+                 "masked_fill", "masked_select", "tril", "triu", "nonzero"):
+        setattr(T, name, getattr(I, name))

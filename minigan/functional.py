@@ -12,3 +12,6 @@ from .ops.embedding import embedding  # noqa: F401
 from .ops.linear import linear  # noqa: F401
 from .ops.loss import binary_cross_entropy_with_logits, binary_cross_entropy, cross_entropy, mse_loss  # noqa: F401
 from .ops.shape import flatten, pad  # noqa: F401
+
+# pooling, resampling, padding modes, conv1d, one_hot (the opsa block)
+from .ops.index import one_hot  # noqa: F401,E402

@@ -42,6 +42,8 @@ from .serialization import load, save
 # indexing, rearranging, einsum (the opsa block)
 from .ops.index import (gather, index_select, masked_fill, masked_select, nonzero, scatter,
                         scatter_add, take_along_dim, tril, triu)
+from .ops.rearrange import (chunk, flip, movedim, moveaxis, narrow, repeat_interleave, roll,
+                            swapaxes, swapdims, tile, unbind)
 from . import _methods
 
 _methods.install()

@@ -40,6 +40,7 @@ from .ops.shape import (broadcast_to, concat, expand, flatten, getitem, pad, per
                         split, squeeze, stack, to_device, transpose, unsqueeze)
 from .serialization import load, save
 # indexing, rearranging, einsum (the opsa block)
+from .ops.einsum import einsum
 from .ops.index import (gather, index_select, masked_fill, masked_select, nonzero, scatter,
                         scatter_add, take_along_dim, tril, triu)
 from .ops.rearrange import (chunk, flip, movedim, moveaxis, narrow, repeat_interleave, roll,

@@ -12,3 +12,4 @@ from .module import Module, Parameter  # noqa: F401
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
 from .attention import MultiheadAttention  # noqa: F401
 from .transformer import TransformerEncoderLayer  # noqa: F401
+from .upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401

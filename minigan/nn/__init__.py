@@ -13,3 +13,4 @@ from .norm import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
 from .attention import MultiheadAttention  # noqa: F401
 from .transformer import TransformerEncoderLayer  # noqa: F401
 from .upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
+from .pool import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d  # noqa: F401

@@ -207,6 +207,20 @@ def _valid_taps(k: int, size: int, out: int, s: int, p: int, d: int) -> tuple:
     return lo, max(0, hi - lo + 1), lo * s + k * d - p
 
 
+def _kernel_offsets(g: _Geometry) -> list:
+    """For each kernel offset (kh, kw) whose taps reach the image: (kh, kw, out, inp), where
+    ``out`` = (rows, cols) slices of the output positions it serves and ``inp`` = the strided
+    (rows, cols) slices of the input pixels they read, x[oh*S + kh*D - P, ow*S + kw*D - P].
+    col2im adds along these; pooling (ops/pool.py) takes maxima and sums along them."""
+    (S_h, S_w), (P_h, P_w), (D_h, D_w) = g.S, g.P, g.D
+    rows = [_valid_taps(kh, g.H, g.OH, S_h, P_h, D_h) for kh in range(g.KH)]
+    columns = [_valid_taps(kw, g.W, g.OW, S_w, P_w, D_w) for kw in range(g.KW)]
+    return [(kh, kw, (slice(oh, oh + nh), slice(ow, ow + nw)),
+             (slice(h0, h0 + (nh - 1) * S_h + 1, S_h), slice(w0, w0 + (nw - 1) * S_w + 1, S_w)))
+            for kh, (oh, nh, h0) in enumerate(rows)
+            for kw, (ow, nw, w0) in enumerate(columns) if nh and nw]
+
+
 def _col2im(cols, N: int, C: int, g: _Geometry):
     """Adjoint of ``_im2col``: cols (L, G*KH*KW*Cg) -> x (N, C, H, W) (channels-last view).
 
@@ -217,27 +231,22 @@ def _col2im(cols, N: int, C: int, g: _Geometry):
     to crop, which would leave a layout batch norm and the next conv must copy). Images of
     the batch do not overlap, so threads may take a part of the batch each."""
     xp = backend.get_array_module(cols)
-    (ph, pw), (S_h, S_w), (D_h, D_w) = g.P, g.S, g.D
     G, Cg = g.G, C // g.G
-    rows = [_valid_taps(kh, g.H, g.OH, S_h, ph, D_h) for kh in range(g.KH)]
-    columns = [_valid_taps(kw, g.W, g.OW, S_w, pw, D_w) for kw in range(g.KW)]
+    offsets = _kernel_offsets(g)
     if C == 1:
-        return _col2im_single_channel(cols, N, g, rows, columns)
+        return _col2im_single_channel(cols, N, g, offsets)
     c7 = cols.reshape(N, g.OH, g.OW, G, g.KH, g.KW, Cg)
     out = xp.zeros((N, g.H, g.W, G, Cg), dtype=cols.dtype)
 
     def add(part):
         o, c = out[part], c7[part]
-        for kh, (oh, nh, h0) in enumerate(rows):
-            for kw, (ow, nw, w0) in enumerate(columns):
-                if nh and nw:
-                    o[:, h0:h0 + (nh - 1) * S_h + 1:S_h, w0:w0 + (nw - 1) * S_w + 1:S_w] += \
-                        c[:, oh:oh + nh, ow:ow + nw, :, kh, kw]
+        for kh, kw, (oh, ow), (ih, iw) in offsets:
+            o[:, ih, iw] += c[:, oh, ow, :, kh, kw]
     backend.run_in_parts(add, N, cols.size, cols)
     return out.reshape(N, g.H, g.W, C).transpose(0, 3, 1, 2)
 
 
-def _col2im_single_channel(cols, N: int, g: _Geometry, rows: list, columns: list):
+def _col2im_single_channel(cols, N: int, g: _Geometry, offsets: list):
     """``_col2im`` for one output channel: the per-offset rows of ``cols.T`` (contiguous
     when the caller's GEMM wrote the offset-major (KH*KW, L) array, see ConvTranspose2d)
     are added into strided windows of the image, runs of OW floats instead of single ones.
@@ -245,12 +254,8 @@ def _col2im_single_channel(cols, N: int, g: _Geometry, rows: list, columns: list
     xp = backend.get_array_module(cols)
     per_offset = cols.T.reshape(g.KH, g.KW, N, g.OH, g.OW)
     out = xp.zeros((N, g.H, g.W), dtype=cols.dtype)
-    (S_h, S_w) = g.S
-    for kh, (oh, nh, h0) in enumerate(rows):
-        for kw, (ow, nw, w0) in enumerate(columns):
-            if nh and nw:
-                out[:, h0:h0 + (nh - 1) * S_h + 1:S_h, w0:w0 + (nw - 1) * S_w + 1:S_w] += \
-                    per_offset[kh, kw, :, oh:oh + nh, ow:ow + nw]
+    for kh, kw, (oh, ow), (ih, iw) in offsets:
+        out[:, ih, iw] += per_offset[kh, kw, :, oh, ow]
     return out[:, None]
 
 

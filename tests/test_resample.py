@@ -88,7 +88,7 @@ def test_transposed_taps_are_the_adjoint(n_in, n_out):
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered in multiply")
 def test_non_finite_values_stay_local(torch):
-    """A missing tap reads an appended zero, never 0 * value: an inf spreads as in PyTorch."""
+    """A missing tap is skipped, never 0 * value: an inf spreads no further than in PyTorch."""
     a = np.zeros((1, 1, 3, 3))
     a[0, 0, 1, 1] = np.inf
     for kwargs in (dict(scale_factor=2), dict(size=(2, 5), mode="area"),

@@ -21,7 +21,7 @@ transposed map, x -> y = M x gives gx = M^T gy, and M^T is again a map of this k
 (input i collects from the outputs that read it: ``_transpose`` regroups the taps by
 input), so the backward is the same gather kernel, and so is every higher derivative:
 no scatter-add, no atomics on a GPU, deterministic. Where outputs read different numbers
-of inputs, the missing taps point one past the end, at a zero the kernel appends (never
+of inputs, the missing taps point one past the end (n_in) and are skipped (never
 "0 * value": that would turn an inf into NaN).
 
 Index rules and the float arithmetic they use are PyTorch's (aten/src/ATen/native/
@@ -54,7 +54,6 @@ class Taps:
         self.index = np.asarray(index, dtype=np.int64)
         self.weight = None if weight is None else np.asarray(weight, np.float64)
         self.n_in = int(n_in)
-        self.padded = bool((self.index == self.n_in).any())
 
     @property
     def n_out(self) -> int:
@@ -81,21 +80,30 @@ class Taps:
 
 
 def _gather_sum(x, axis: int, taps: Taps):
-    """sum_t weight[t] * x.take(index[t], axis): the map ``taps`` along ``axis``."""
+    """sum_t weight[t] * x.take(index[t], axis): the map ``taps`` along ``axis``. A tap
+    missing for some outputs is gathered and added for the others only (a padding map's
+    transpose has a second tap at the few inputs near the edges: pad reflect's backward
+    14 -> 7 ms at (64, 64, 14, 14)); never "0 * value", which would turn an inf into NaN."""
     xp = backend.get_array_module(x)
-    if taps.padded:  # the missing taps read this appended zero
-        zero_shape = x.shape[:axis] + (1,) + x.shape[axis + 1:]
-        x = xp.concatenate([x, xp.zeros(zero_shape, dtype=x.dtype)], axis=axis)
-    index = backend.to_device(taps.index, backend.device_of(x))
-    weight = None if taps.weight is None else xp.asarray(
-        backend.to_device(taps.weight, backend.device_of(x)), dtype=x.dtype)
+    device = backend.device_of(x)
+    shape = x.shape[:axis] + (taps.n_out,) + x.shape[axis + 1:]
     along = (-1,) + (1,) * (x.ndim - axis - 1)   # a weight row broadcast along ``axis``
     y = None
-    for t in range(index.shape[0]):
-        v = xp.take(x, index[t], axis=axis)
-        if weight is not None:
-            v *= weight[t].reshape(along)
-        y = v if y is None else xp.add(y, v, out=y)
+    for t in range(taps.index.shape[0]):
+        outputs = np.flatnonzero(taps.index[t] < taps.n_in)
+        every = outputs.size == taps.n_out
+        index = backend.to_device(taps.index[t] if every else taps.index[t, outputs], device)
+        v = xp.take(x, index, axis=axis)
+        if taps.weight is not None:
+            w = taps.weight[t] if every else taps.weight[t, outputs]
+            v *= xp.asarray(backend.to_device(w, device), dtype=x.dtype).reshape(along)
+        if every:
+            y = v if y is None else xp.add(y, v, out=y)
+            continue
+        if y is None:
+            y = xp.zeros(shape, dtype=x.dtype)
+        where = (slice(None),) * axis + (backend.to_device(outputs, device),)
+        y[where] += v                                  # distinct outputs: no scatter-add
     return y
 
 

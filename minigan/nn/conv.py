@@ -103,6 +103,14 @@ class _ConvNd(Module):
 
 
 class _Conv(_ConvNd):
+    """Conv1d and Conv2d: PyTorch's arguments, ``dims`` spatial dims."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: str | None = None, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, 0, device, dtype)
+
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)
         conv = F.conv1d if self.dims == 1 else F.conv2d
@@ -125,12 +133,6 @@ class Conv2d(_Conv):
     OH = floor((H + 2 P - D (KH - 1) - 1) / S) + 1. ``padding_mode`` 'zeros', 'reflect',
     'replicate' or 'circular' (F.pad's modes)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: str | None = None, dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, 0, device, dtype)
-
 
 class Conv1d(_Conv):
     """1-D cross-correlation over (N, C, L) or (C, L), weight (out_channels,
@@ -138,22 +140,19 @@ class Conv1d(_Conv):
 
     dims = 1
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: str | None = None, dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, 0, device, dtype)
-
 
 # ============================================================================ ConvTranspose1d / 2d
 
 
 class _ConvTranspose(_ConvNd):
+    """ConvTranspose1d and ConvTranspose2d: PyTorch's arguments, ``dims`` spatial dims."""
+
     transposed = True
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any,
-                 padding: Any, output_padding: Any, groups: int, bias: bool, dilation: Any,
-                 padding_mode: str, device: str | None, dtype: Any) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
+                 dilation: Any = 1, padding_mode: str = "zeros", device: str | None = None,
+                 dtype: Any = None) -> None:
         name = type(self).__name__
         if isinstance(padding, str):
             raise ValueError(f"{name}: padding must be int(s), got {padding!r}")
@@ -196,23 +195,9 @@ class ConvTranspose2d(_ConvTranspose):
     ``forward(x, output_size=None)``: give ``output_size`` to pick output_padding as PyTorch.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-                 dilation: Any = 1, padding_mode: str = "zeros", device: str | None = None,
-                 dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, padding_mode, device, dtype)
-
 
 class ConvTranspose1d(_ConvTranspose):
     """The adjoint of Conv1d over (N, C, L): L_out = (L - 1) S - 2 P + D (K - 1) +
     output_padding + 1."""
 
     dims = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-                 dilation: Any = 1, padding_mode: str = "zeros", device: str | None = None,
-                 dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, padding_mode, device, dtype)

@@ -45,6 +45,8 @@ from typing import Any, NamedTuple, Sequence
 from .. import backend
 from ..autograd import Function, Tensor
 from ..errors import ArgumentError, DTypeError, ShapeError
+from ..reference import conv as reference
+from ..reference.switch import reference_kernels_enabled
 from .args import choice, int_arg, int_tuple
 
 
@@ -467,11 +469,14 @@ def _conv(op: str, dims: int, x: Tensor, w: Tensor, b: Tensor | None, stride: An
     if dims == 1:
         x, w = _as_image(x, w)
         S, P, D = (1,) + S, (0,) + P, (1,) + D
-    H, W = x.shape[2:]
-    KH, KW = w.shape[2:]
-    g = _Geometry(H, W, _conv_out(H, KH, S[0], P[0], D[0]), _conv_out(W, KW, S[1], P[1], D[1]),
-                  KH, KW, S, P, D, G)
-    y = _call(Conv2d(g, keep_cols=w.requires_grad), x, w, b)
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): the loops of reference/conv.py
+        y = reference.conv2d(x, w, b, S, P, D, G)
+    else:
+        H, W = x.shape[2:]
+        KH, KW = w.shape[2:]
+        g = _Geometry(H, W, _conv_out(H, KH, S[0], P[0], D[0]),
+                      _conv_out(W, KW, S[1], P[1], D[1]), KH, KW, S, P, D, G)
+        y = _call(Conv2d(g, keep_cols=w.requires_grad), x, w, b)
     return y if dims == 2 else y.reshape(y.shape[:2] + y.shape[3:])
 
 
@@ -537,11 +542,14 @@ def _conv_transpose(op: str, dims: int, x: Tensor, w: Tensor, b: Tensor | None, 
                          f"{w.shape}, stride {S}, padding {P}, dilation {D}")
     if dims == 1:
         x, w = _as_image(x, w)
-        S, P, D, out = (1,) + S, (0,) + P, (1,) + D, (1,) + out
-    H, W = x.shape[2:]
-    # The convolution (N, OC, H_out, W_out) -> (N, C, H, W) whose adjoint this is.
-    g = _Geometry(out[0], out[1], H, W, w.shape[2], w.shape[3], S, P, D, G)
-    y = _call(ConvTranspose2d(g), x, w, b)
+        S, P, D, OP, out = (1,) + S, (0,) + P, (1,) + D, (0,) + OP, (1,) + out
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): the loops of reference/conv.py
+        y = reference.conv_transpose2d(x, w, b, S, P, OP, dilation=D, groups=G)
+    else:
+        H, W = x.shape[2:]
+        # The convolution (N, OC, H_out, W_out) -> (N, C, H, W) whose adjoint this is.
+        g = _Geometry(out[0], out[1], H, W, w.shape[2], w.shape[3], S, P, D, G)
+        y = _call(ConvTranspose2d(g), x, w, b)
     return y if dims == 2 else y.reshape(y.shape[:2] + y.shape[3:])
 
 

@@ -122,3 +122,14 @@ def _z(*shape):
 def test_errors_name_the_op(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_reference_kernels_run_the_1d_convolutions_too():
+    """mg.use_reference_kernels() switches conv1d / conv_transpose1d with the 2-D ones."""
+    rng = np.random.default_rng(4)
+    x, w, wt = (mg.tensor(rng.standard_normal(s)) for s in ((2, 3, 7), (4, 3, 3), (3, 2, 3)))
+    fast = [F.conv1d(x, w, padding="same", dilation=2), F.conv_transpose1d(x, wt, stride=2, output_padding=1)]
+    with mg.use_reference_kernels():
+        slow = [F.conv1d(x, w, padding="same", dilation=2), F.conv_transpose1d(x, wt, stride=2, output_padding=1)]
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)

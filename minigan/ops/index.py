@@ -223,11 +223,9 @@ class _ScatterMultiply(Function):
         # r-th time a position appears), so no two writes of one round hit one place
         xp = backend.get_array_module(x)
         out = x.reshape(-1).copy()
-        order = xp.argsort(self.positions, kind="stable")
+        order = xp.argsort(self.positions)
         pos, vals = self.positions[order], self.values[order]
-        first = xp.concatenate([xp.ones(min(pos.size, 1), dtype=bool), pos[1:] != pos[:-1]])
-        group_start = xp.maximum.accumulate(xp.where(first, xp.arange(pos.size), 0))
-        rank = xp.arange(pos.size) - group_start
+        rank = xp.arange(pos.size) - xp.searchsorted(pos, pos, side="left")
         for r in range(int(rank.max()) + 1 if pos.size else 0):
             chosen = rank == r
             out[pos[chosen]] *= vals[chosen]

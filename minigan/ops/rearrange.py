@@ -80,9 +80,7 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
     op = "repeat_interleave"
     tensor_arg(input, op)
     if repeats is None:                                       # repeat_interleave(counts)
-        counts = _counts(input, op)
-        xp = backend.get_array_module(counts)
-        return Tensor._wrap(xp.repeat(xp.arange(counts.size, dtype=np.int64), counts))
+        return Tensor._wrap(backend.to_device(_source_index(_counts(input, op)), input.device))
     if dim is None:
         input, dim = reshape(input, (-1,)), 0
     elif input.ndim == 0:
@@ -109,22 +107,27 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
                               shape[:dim + 1] + (count,) + shape[dim + 1:])
         return reshape(copies, shape[:dim] + (total,) + shape[dim + 1:])
     from .index import index_select
-    xp = backend.get_array_module(counts)
-    source = xp.repeat(xp.arange(n, dtype=np.int64), counts)
-    return index_select(input, dim, Tensor._wrap(backend.to_device(source, input.device)))
+    source = backend.to_device(_source_index(counts), input.device)
+    return index_select(input, dim, Tensor._wrap(source))
 
 
-def _counts(repeats: Any, op: str):
-    """A non-negative integer array of repeat counts (at most 1-D)."""
+def _source_index(counts: np.ndarray) -> np.ndarray:
+    """[0] * counts[0] + [1] * counts[1] + ... (int64)."""
+    return np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+
+
+def _counts(repeats: Any, op: str) -> np.ndarray:
+    """The repeat counts as a non-negative int64 NumPy array (at most 1-D; on the host, where
+    the output's size is decided)."""
     tensor_arg(repeats, op, "repeats")
-    counts = repeats.data
+    counts = repeats.numpy()
     if counts.dtype.kind not in "iu":
         raise DTypeError(f"{op}: repeats must be an integer tensor, got {counts.dtype}")
     if counts.ndim > 1:
         raise ShapeError(f"{op}: repeats must be 0-d or 1-D, got shape {counts.shape}")
     if counts.size and int(counts.min()) < 0:
         raise ArgumentError(f"{op}: repeats must be >= 0, got {int(counts.min())}")
-    return counts.reshape(-1)
+    return counts.reshape(-1).astype(np.int64)
 
 
 # ============================================================================ chunk / unbind

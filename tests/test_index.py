@@ -317,6 +317,13 @@ def _x(*shape):
     (lambda: F.one_hot(mg.tensor(np.zeros(0, np.int64))), mg.ArgumentError,
      r"one_hot: cannot infer num_classes from an empty tensor"),
     (lambda: mg.nonzero([1, 2]), mg.DTypeError, r"nonzero: input must be a Tensor"),
+    (lambda: mg.nonzero(_x(2), as_tuple=mg.ones(2)), mg.DTypeError, r"nonzero: as_tuple must be True or False"),
+    (lambda: F.one_hot(mg.tensor(np.zeros((2, 0), np.int64)), 0), mg.ArgumentError,
+     r"one_hot: cannot infer num_classes from an empty tensor"),
+    (lambda: mg.scatter_add(_x(2, 3), 1, mg.tensor([[0.0]]), _x(1, 1)), mg.DTypeError,
+     r"scatter_add: index must be an integer tensor"),
+    (lambda: mg.take_along_dim(_x(2, 3), _index([7, 0], "cpu")), mg.DimError,
+     r"take_along_dim: index 7 is out of bounds for dim 0 with size 6"),
 ])
 def test_errors_name_the_op(call, error, message):
     with pytest.raises(error, match=message):

@@ -97,6 +97,8 @@ def test_constant_like_torch(torch, dtype):
     (lambda: F.pad(mg.ones(1, 1, 4), (-3, -1), mode="replicate"), mg.ShapeError,
      r"pad: replicate padding \(-3, -1\) leaves nothing"),
     (lambda: F.pad(mg.ones(3), (1, 1), value="a"), mg.DTypeError, r"pad: value must be a number"),
+    (lambda: F.pad(mg.tensor(np.ones((1, 3), bool)), (1, 1), mode="reflect"), mg.DTypeError,
+     r"pad: reflect padding does not take a bool tensor"),
 ])
 def test_errors_name_the_op(call, error, message):
     with pytest.raises(error, match=message):

@@ -189,6 +189,17 @@ def test_adaptive_pools_like_torch(torch, shape, output_size, dtype):
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
+def test_adaptive_pools_zero_channels_and_sizes_like_torch(torch):
+    """PyTorch: the average pool takes no channels and an output size of 0, the max pool
+    an output size of 0 but not an empty channel dim of a batch (unbatched, C is the batch)."""
+    for shape, size in (((1, 0, 3, 3), 2), ((1, 2, 3, 3), 0), ((1, 2, 3, 3), (0, 2)), ((0, 2, 3), 1)):
+        x, tx = mg.zeros(*shape), torch.zeros(shape)
+        assert F.adaptive_avg_pool2d(x, size).shape == tuple(torch.nn.functional.adaptive_avg_pool2d(tx, size).shape)
+        if shape[1] or len(shape) == 3:
+            assert F.adaptive_max_pool2d(x, size).shape == tuple(
+                torch.nn.functional.adaptive_max_pool2d(tx, size).shape)
+
+
 def test_adaptive_max_pool2d_nan_like_torch(torch):
     a = np.array([[[[1.0, np.nan, 2], [np.nan, 5, 5], [0, 5, -np.inf]]]])
     for size in (1, 2, (1, 3), (3, 2)):
@@ -244,6 +255,15 @@ def test_layers_like_torch(torch):
      r"adaptive_avg_pool2d: output_size must be an int or a pair"),
     (lambda: F.adaptive_max_pool2d(mg.ones(1, 1, 3, 3), -1), mg.ArgumentError,
      r"adaptive_max_pool2d: output_size must be >= 0"),
+    (lambda: F.adaptive_max_pool2d(mg.ones(1, 0, 3, 3), 1), mg.ShapeError,
+     r"adaptive_max_pool2d: expected a non-empty channel dim"),
+    (lambda: F.adaptive_max_pool2d(mg.tensor(np.ones((1, 1, 2, 2), np.int64)), 1), mg.DTypeError,
+     r"adaptive_max_pool2d: input must be a floating tensor"),
+    (lambda: F.max_pool2d(mg.ones(1, 1, 4, 4), 2, return_indices=mg.ones(2)), mg.DTypeError,
+     r"max_pool2d: return_indices must be True or False"),
+    (lambda: F.avg_pool2d(mg.ones(1, 1, 4, 4), 2, ceil_mode="yes"), mg.DTypeError,
+     r"avg_pool2d: ceil_mode must be True or False"),
+    (lambda: F.max_pool2d(mg.ones(1, 1, 4, 4), 2, mg.ones(2)), mg.DTypeError, r"max_pool2d: stride must be an int"),
 ])
 def test_errors_name_the_op(call, error, message):
     with pytest.raises(error, match=message):

@@ -30,7 +30,8 @@ def test_repeat_and_tile(device, shape, data):
     counts = tuple(data.draw(st.lists(st.integers(0, 3), min_size=len(shape) + extra,
                                       max_size=len(shape) + extra)))
     x = leaf(a, device)
-    np.testing.assert_array_equal(x.repeat(*counts).numpy(), np.tile(a, counts))
+    np.testing.assert_array_equal((x.repeat(*counts) if counts else x.repeat(counts)).numpy(),
+                                  np.tile(a, counts))
     np.testing.assert_array_equal(mg.tile(x, counts[1:]).numpy(), np.tile(a, counts[1:]))
     check_grads(lambda t: t.repeat(counts), [leaf(a, device)])
 
@@ -217,6 +218,11 @@ def test_movedim_narrow_swapaxes_like_torch(torch):
     (lambda: mg.narrow(mg.ones(2, 3), 1, 1, -1), mg.ArgumentError, r"narrow: length must be >= 0"),
     (lambda: mg.narrow(mg.tensor(1.0), 0, 0, 1), mg.DimError, r"narrow: cannot narrow a 0-d"),
     (lambda: mg.tile([1, 2], (2,)), mg.DTypeError, r"tile: input must be a Tensor"),
+    (lambda: mg.tensor(1.0).repeat(), mg.ArgumentError, r"repeat: give the repeats"),
+    (lambda: mg.movedim(mg.ones(2, 3), 0, (1,)), mg.DTypeError,
+     r"movedim: source and destination must both be ints or both sequences"),
+    (lambda: mg.swapaxes(mg.ones(2, 3), (0, 1), None), mg.DTypeError, r"swapaxes: dim must be one int"),
+    (lambda: mg.swapaxes(mg.ones(2, 3), 0, 2), mg.DimError, r"swapaxes: dim 2 is out of range"),
 ])
 def test_errors_name_the_op(call, error, message):
     with pytest.raises(error, match=message):

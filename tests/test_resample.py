@@ -143,6 +143,8 @@ def test_float32_stays_float32_and_layers(torch):
      mg.ArgumentError, r"interpolate: antialias=True is not supported"),
     (lambda: F.interpolate(mg.tensor(np.ones((1, 1, 2), np.int64)), size=3), mg.DTypeError,
      r"interpolate: input must be a floating tensor"),
+    (lambda: F.interpolate(mg.ones(1, 1, 2), size=3, mode="linear", align_corners=mg.ones(1)),
+     mg.DTypeError, r"interpolate: align_corners must be True or False"),
     (lambda: F.interpolate(mg.ones(1, 0, 2), size=3), mg.ShapeError,
      r"interpolate: expected a non-empty channel dim, got shape \(1, 0, 2\)"),
 ])

@@ -157,3 +157,13 @@ def bounded_indices(index, size: int, op: str, what: str) -> None:
     if low < 0 or high >= size:
         bad = low if low < 0 else high
         raise DimError(f"{op}: index {bad} is out of bounds for {what} with size {size}")
+
+
+def flag(value: Any, op: str, name: str, allow_none: bool = False):
+    """A bool option (True/False; 0 and 1 pass as in Python), or None where ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer))
+                                              and value in (0, 1)):
+        return bool(value)
+    raise DTypeError(f"{op}: {name} must be True or False, got {value!r} ({type(value).__name__})")

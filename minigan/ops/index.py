@@ -27,7 +27,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..errors import ArgumentError, DimError, DTypeError, ShapeError
-from .args import (bool_tensor, bounded_indices, broadcast_shapes, choice, index_tensor,
+from .args import (bool_tensor, bounded_indices, broadcast_shapes, choice, flag, index_tensor,
                    int_arg, same_device, single_dim, tensor_arg)
 
 
@@ -146,7 +146,11 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     """out[i][j][k] = input[index[i][j][k]][j][k] for dim 0 (and so on), as ``torch.gather``;
     out has index's shape. The gradient scatter-adds back into input's shape (the gradient is
     always dense: ``sparse_grad`` is accepted for PyTorch's signature)."""
-    op = "gather"
+    flag(sparse_grad, "gather", "sparse_grad")
+    return _gather("gather", input, dim, index)
+
+
+def _gather(op: str, input: Tensor, dim: Any, index: Any) -> Tensor:
     _, positions = _gather_positions(op, input, dim, index)
     return TakeFlat(positions)(input)
 
@@ -185,10 +189,12 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
     Gradients: input gets the upstream gradient where nothing was written (everywhere
     with reduce='add'); src gets it gathered from its places. reduce='multiply' has no
     gradient (none in PyTorch either)."""
-    op = "scatter"
     if (src is None) == (value is None):
-        raise ArgumentError(f"{op}: give exactly one of src and value")
-    src = value if src is None else src
+        raise ArgumentError("scatter: give exactly one of src and value")
+    return _scatter("scatter", input, dim, index, value if src is None else src, reduce)
+
+
+def _scatter(op: str, input: Tensor, dim: Any, index: Any, src: Any, reduce: str | None) -> Tensor:
     if reduce is not None:
         choice(reduce, ("add", "multiply"), op, "reduce")
     tensor_arg(input, op)
@@ -246,7 +252,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     input gets the upstream gradient, src the upstream gradient gathered at its places."""
     op = "scatter_add"
     tensor_arg(src, op, "src")
-    return scatter(input, dim, index, src, reduce="add")
+    return _scatter(op, input, dim, index, src, "add")
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
@@ -278,9 +284,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     idx = _index_array(input, indices, op, "indices")
     if dim is None:
         from .shape import reshape
-        flat = reshape(input, (-1,))
-        index = Tensor._wrap(idx.reshape(-1))
-        return gather(flat, 0, index)
+        return _gather(op, reshape(input, (-1,)), 0, Tensor._wrap(idx.reshape(-1)))
     if idx.ndim != input.ndim:
         raise ShapeError(f"{op}: input {input.shape} and indices {idx.shape} must have the "
                          f"same number of dims")
@@ -294,7 +298,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     size = input.shape[d] if input.ndim else 1
     if index.data.size and int(index.data.min()) < 0:
         index = Tensor._wrap(xp.where(index.data < 0, index.data + size, index.data))
-    return gather(x, d, index)
+    return _gather(op, x, d, index)
 
 
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
@@ -377,7 +381,7 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, 
     tensor_arg(input, op)
     xp = backend.get_array_module(input.data)
     data = input.data
-    if as_tuple:
+    if flag(as_tuple, op, "as_tuple"):
         return tuple(Tensor._wrap(i.astype(np.int64)) for i in xp.nonzero(data.reshape(data.shape or (1,))))
     if data.ndim == 0:
         return Tensor._wrap(xp.zeros((int(bool(data != 0)), 0), dtype=np.int64))
@@ -395,9 +399,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     n = int_arg(num_classes, op, "num_classes")
     data = tensor.data
     xp = backend.get_array_module(data)
+    if data.size == 0 and n <= 0:   # (PyTorch refuses num_classes=0 here too)
+        raise ArgumentError(f"{op}: cannot infer num_classes from an empty tensor; give it")
     if n == -1:
-        if data.size == 0:
-            raise ArgumentError(f"{op}: cannot infer num_classes from an empty tensor; give it")
         n = int(data.max()) + 1
     if data.size:
         low, high = int(data.min()), int(data.max())
@@ -405,6 +409,4 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
             raise DimError(f"{op}: class values must be non-negative, got {low}")
         if high >= n:
             raise DimError(f"{op}: class values must be smaller than num_classes={n}, got {high}")
-    elif n < 0:
-        raise ArgumentError(f"{op}: num_classes must be -1 or >= 0, got {n}")
     return Tensor._wrap((data[..., None] == xp.arange(n)).astype(np.int64))

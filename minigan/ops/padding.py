@@ -59,6 +59,8 @@ def _source_index(mode: str, n: int, before: int, after: int) -> np.ndarray:
 def _check_mode(x: Tensor, pairs: list, mode: str, op: str) -> None:
     """PyTorch's limits for reflect / replicate / circular padding."""
     k = len(pairs)
+    if mode != "circular" and x.dtype == np.bool_:   # (PyTorch has no bool kernel for them)
+        raise DTypeError(f"{op}: {mode} padding does not take a bool tensor")
     if k not in (1, 2, 3) or x.ndim not in (k + 1, k + 2):
         raise ShapeError(f"{op}: {mode} padding of the last k dims (k = 1, 2 or 3) needs a "
                          f"(k+1)-D or (k+2)-D input; got {2 * k} pad values for shape {x.shape}")

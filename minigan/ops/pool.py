@@ -30,7 +30,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, is_grad_enabled
 from ..errors import ArgumentError, DTypeError, ShapeError
-from .args import float_tensor, int_arg, int_tuple, tensor_arg
+from .args import flag, float_tensor, int_arg, int_tuple, tensor_arg
 from .conv import _Geometry, _kernel_offsets
 from .index import PutFlat
 from .resample import Resample, _area, adaptive_windows, window_taps
@@ -54,7 +54,8 @@ def _pool_geometry(op: str, x: Tensor, kernel_size: Any, stride: Any, padding: A
         raise ShapeError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
                          f"{x.shape}")
     K = int_tuple(kernel_size, 2, op, "kernel_size", 1)
-    S = K if stride is None or stride == [] or stride == () else int_tuple(stride, 2, op, "stride", 1)
+    default = stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)
+    S = K if default else int_tuple(stride, 2, op, "stride", 1)
     P = int_tuple(padding, 2, op, "padding", 0)
     D = int_tuple(dilation, 2, op, "dilation", 1)
     if P[0] > K[0] // 2 or P[1] > K[1] // 2:
@@ -62,7 +63,8 @@ def _pool_geometry(op: str, x: Tensor, kernel_size: Any, stride: Any, padding: A
     N, C, H, W = x.shape
     if 0 in (C, H, W):
         raise ShapeError(f"{op}: expected non-empty channel and spatial dims, got shape {x.shape}")
-    OH, OW = (_pool_out(n, k, s, p, d, bool(ceil_mode)) for n, k, s, p, d in zip((H, W), K, S, P, D))
+    ceil_mode = flag(ceil_mode, op, "ceil_mode")
+    OH, OW = (_pool_out(n, k, s, p, d, ceil_mode) for n, k, s, p, d in zip((H, W), K, S, P, D))
     if OH < 1 or OW < 1:
         raise ShapeError(f"{op}: input {x.shape} is too small for kernel_size {K}, stride {S}, "
                          f"padding {P}, dilation {D}: output size ({OH}, {OW})")
@@ -243,7 +245,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     if input.dtype.kind not in "fiu":
         raise DTypeError(f"max_pool2d: input must be a float or integer tensor, got {input.dtype}")
     return _batched(_max_pool2d, input, kernel_size, stride, padding, dilation, ceil_mode,
-                    bool(return_indices))
+                    flag(return_indices, "max_pool2d", "return_indices"))
 
 
 # ============================================================================ avg_pool2d
@@ -330,7 +332,7 @@ def _avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad, d
         if divisor == 0:
             raise ArgumentError(f"{op}: divisor_override must not be 0")
     else:
-        divisor = _divisor(g, bool(count_include_pad))
+        divisor = _divisor(g, flag(count_include_pad, op, "count_include_pad"))
     return AvgPool2d(g, divisor)(x)
 
 
@@ -349,6 +351,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 
 def _adaptive_sizes(op: str, x: Tensor, output_size: Any) -> tuple[int, int]:
+    """The output size (None keeps a dim); the spatial dims must be non-empty."""
     if x.ndim != 4:
         raise ShapeError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
                          f"{x.shape}")
@@ -425,8 +428,9 @@ def _adaptive_max_pool2d(x: Tensor, output_size, return_indices: bool):
 def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False):
     """Max pooling to a given output size over the windows of ``adaptive_avg_pool2d``, as
     ``F.adaptive_max_pool2d``; ``return_indices`` as in ``max_pool2d``."""
-    tensor_arg(input, "adaptive_max_pool2d")
-    if input.dtype.kind not in "fiu":
-        raise DTypeError(f"adaptive_max_pool2d: input must be a float or integer tensor, got "
-                         f"{input.dtype}")
-    return _batched(_adaptive_max_pool2d, input, output_size, bool(return_indices))
+    op = "adaptive_max_pool2d"
+    float_tensor(input, op)                          # PyTorch has no integer kernel for it
+    if input.ndim == 4 and input.shape[1] == 0:      # PyTorch's rule (its average pool allows it)
+        raise ShapeError(f"{op}: expected a non-empty channel dim, got shape {input.shape}")
+    return _batched(_adaptive_max_pool2d, input, output_size,
+                    flag(return_indices, "adaptive_max_pool2d", "return_indices"))

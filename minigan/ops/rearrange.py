@@ -56,6 +56,8 @@ def repeat(input: Tensor, *sizes: Any) -> Tensor:
     op = "repeat"
     tensor_arg(input, op)
     counts = _int_sequence(sizes, op, "repeats")
+    if not sizes:
+        raise ArgumentError(f"{op}: give the repeats (one per dim, e.g. x.repeat(2, 1))")
     if len(counts) < input.ndim:
         raise ShapeError(f"{op}: {len(counts)} repeats {counts} for a tensor with {input.ndim} "
                          f"dims (shape {input.shape}); give at least one per dim")
@@ -220,6 +222,9 @@ def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     others keeping their order, as ``torch.movedim``."""
     op = "movedim"
     tensor_arg(input, op)
+    if isinstance(source, (list, tuple)) != isinstance(destination, (list, tuple)):
+        raise DTypeError(f"{op}: source and destination must both be ints or both sequences, "
+                         f"got {source!r} and {destination!r}")
     src = _int_sequence((source,), op, "source")
     dst = _int_sequence((destination,), op, "destination")
     if len(src) != len(dst):
@@ -263,8 +268,9 @@ def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
 
 def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
     """Swap two dims (``transpose``), as ``torch.swapaxes`` / ``torch.swapdims``."""
-    tensor_arg(input, "swapaxes")
-    return transpose(input, axis0, axis1)
+    op = "swapaxes"
+    tensor_arg(input, op)
+    return transpose(input, single_dim(axis0, input.ndim, op), single_dim(axis1, input.ndim, op))
 
 
 swapdims = swapaxes

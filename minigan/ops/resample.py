@@ -38,7 +38,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..errors import ArgumentError, DTypeError, ShapeError
-from .args import choice, float_tensor
+from .args import choice, flag, float_tensor
 
 
 # ============================================================================ taps
@@ -256,6 +256,9 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     op = "interpolate"
     float_tensor(input, op)
     choice(mode, _MODES, op, "mode")
+    align_corners = flag(align_corners, op, "align_corners", allow_none=True)
+    recompute_scale_factor = flag(recompute_scale_factor, op, "recompute_scale_factor", allow_none=True)
+    antialias = flag(antialias, op, "antialias")
     if input.ndim not in (3, 4, 5):
         raise ShapeError(f"{op}: expected a 3-D, 4-D or 5-D input (N, C, spatial dims...), got "
                          f"shape {input.shape}")

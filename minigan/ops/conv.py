@@ -421,7 +421,8 @@ def _padding(op: str, padding: Any, dims: int, K: tuple, S: tuple, D: tuple) -> 
 def _as_image(x: Tensor, w: Tensor):
     """(N, C, L) and (OC, Cg, K) as (N, C, 1, L) and (OC, Cg, 1, K)."""
     from .shape import reshape
-    return reshape(x, x.shape[:2] + (1,) + x.shape[2:]), reshape(w, w.shape[:2] + (1,) + w.shape[2:])
+    return (reshape(x, x.shape[:2] + (1,) + x.shape[2:]),
+            reshape(w, w.shape[:2] + (1,) + w.shape[2:]))
 
 
 def _unbatched(x: Tensor, dims: int) -> bool:

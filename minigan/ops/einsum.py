@@ -81,7 +81,8 @@ def _sublists(args: Sequence[Any]) -> tuple[list, list, list | None]:
     args = list(args)
     output = args.pop() if len(args) % 2 else None
     operands, subscripts = args[0::2], args[1::2]
-    if not all(isinstance(s, (list, tuple)) for s in subscripts + ([] if output is None else [output])):
+    lists = subscripts + ([] if output is None else [output])
+    if not all(isinstance(s, (list, tuple)) for s in lists):
         raise ArgumentError("einsum: in the sublist form each operand is followed by its list "
                             "of subscripts, and an optional last list is the output's")
     to_letter = {}

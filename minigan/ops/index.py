@@ -315,7 +315,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     return TakeFlat(positions)(broadcast_to(input, shape))
 
 
-# ============================================================================ masked_fill / tril / triu
+# ============================================================================ masked_fill, tril, triu
 
 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
@@ -382,7 +382,8 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, 
     xp = backend.get_array_module(input.data)
     data = input.data
     if flag(as_tuple, op, "as_tuple"):
-        return tuple(Tensor._wrap(i.astype(np.int64)) for i in xp.nonzero(data.reshape(data.shape or (1,))))
+        indices = xp.nonzero(data.reshape(data.shape or (1,)))
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in indices)
     if data.ndim == 0:
         return Tensor._wrap(xp.zeros((int(bool(data != 0)), 0), dtype=np.int64))
     return Tensor._wrap(xp.argwhere(data).astype(np.int64))

@@ -214,7 +214,7 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     return Roll(shifts, axes)(input)
 
 
-# ============================================================================ movedim / narrow / swapaxes
+# ============================================================================ movedim, narrow, swapaxes
 
 
 def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:

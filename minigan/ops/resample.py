@@ -231,7 +231,7 @@ def _per_dim(value: Any, n: int, op: str, name: str, kind: type) -> list:
         raise ShapeError(f"{op}: {name} {value!r} has {len(items)} entries but the input has "
                          f"{n} spatial dims")
     for v in items:
-        ok = isinstance(v, (int, np.integer)) if kind is int else isinstance(v, (int, float, np.number))
+        ok = isinstance(v, (int, np.integer) if kind is int else (int, float, np.number))
         if not ok or isinstance(v, bool):
             raise DTypeError(f"{op}: {name} must be {'ints' if kind is int else 'numbers'}, "
                              f"got {value!r}")
@@ -257,7 +257,8 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     float_tensor(input, op)
     choice(mode, _MODES, op, "mode")
     align_corners = flag(align_corners, op, "align_corners", allow_none=True)
-    recompute_scale_factor = flag(recompute_scale_factor, op, "recompute_scale_factor", allow_none=True)
+    recompute_scale_factor = flag(recompute_scale_factor, op, "recompute_scale_factor",
+                                  allow_none=True)
     antialias = flag(antialias, op, "antialias")
     if input.ndim not in (3, 4, 5):
         raise ShapeError(f"{op}: expected a 3-D, 4-D or 5-D input (N, C, spatial dims...), got "

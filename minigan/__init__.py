@@ -39,6 +39,12 @@ from .ops.reduce import argmax, argmin, max, mean, min, std, sum, sum_to, var
 from .ops.shape import (broadcast_to, concat, expand, flatten, getitem, pad, permute, reshape,
                         split, squeeze, stack, to_device, transpose, unsqueeze)
 from .serialization import load, save
+# indexing, rearranging, einsum (the opsa block)
+from .ops.einsum import einsum
+from .ops.index import (gather, index_select, masked_fill, masked_select, nonzero, scatter,
+                        scatter_add, take_along_dim, tril, triu)
+from .ops.rearrange import (chunk, flip, movedim, moveaxis, narrow, repeat_interleave, roll,
+                            swapaxes, swapdims, tile, unbind)
 from . import _methods
 
 _methods.install()

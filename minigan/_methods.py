@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .autograd import Tensor
 from .ops import elementwise as E, linalg as L, reduce as R, shape as S
+from .ops import index as I, rearrange as Re
 
 
 def _reflected(fn):
@@ -33,3 +34,14 @@ def install() -> None:
         "broadcast_to": S.broadcast_to, "split": S.split,
     }.items():
         setattr(T, name, fn)
+    _install_opsa(T)
+
+
+def _install_opsa(T) -> None:
+    """Indexing and rearranging methods (ops/index.py, ops/rearrange.py)."""
+    for name in ("gather", "scatter", "scatter_add", "index_select", "take_along_dim",
+                 "masked_fill", "masked_select", "tril", "triu", "nonzero"):
+        setattr(T, name, getattr(I, name))
+    for name in ("repeat", "tile", "repeat_interleave", "chunk", "unbind", "flip", "roll",
+                 "movedim", "moveaxis", "narrow", "swapaxes", "swapdims"):
+        setattr(T, name, getattr(Re, name))

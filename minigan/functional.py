@@ -12,3 +12,10 @@ from .ops.embedding import embedding  # noqa: F401
 from .ops.linear import linear  # noqa: F401
 from .ops.loss import binary_cross_entropy_with_logits, binary_cross_entropy, cross_entropy, mse_loss  # noqa: F401
 from .ops.shape import flatten, pad  # noqa: F401
+
+# pooling, resampling, padding modes, conv1d, one_hot (the opsa block)
+from .ops.conv import conv1d, conv_transpose1d  # noqa: F401,E402
+from .ops.index import one_hot  # noqa: F401,E402
+from .ops.padding import pad  # noqa: F401,E402,F811
+from .ops.pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d  # noqa: F401,E402
+from .ops.resample import interpolate  # noqa: F401,E402

@@ -254,6 +254,90 @@ def _register_functional() -> None:
     del mg
 
 
+# ---------------------------------------------------------------------------- opsa: indexing,
+# rearranging, einsum, padding, resampling, pooling, conv1d
+
+
+def _register_opsa() -> None:
+    import minigan as mg
+    from . import functional as F
+
+    def ints(values, d):
+        return tensor(np.array(values, dtype=np.int64), device=d)
+
+    index = [[0, 2, 1], [1, 1, 0]]
+    check("gather", "index")(lambda rng, d: (
+        (lambda x: mg.gather(x, 1, ints(index, d))), [_normal(rng, (2, 3), d)]))
+    check("scatter", "index")(lambda rng, d: (
+        (lambda x, s: mg.scatter(x, 0, ints([[1, 0, 1]], d), s)),
+        [_normal(rng, (2, 3), d), _normal(rng, (2, 3), d)]))
+    check("scatter_add", "index")(lambda rng, d: (
+        (lambda x, s: mg.scatter_add(x, 1, ints(index, d), s)),
+        [_normal(rng, (2, 3), d), _normal(rng, (2, 3), d)]))
+    check("index_select", "index")(lambda rng, d: (
+        (lambda x: mg.index_select(x, 0, ints([2, 0, 2], d))), [_normal(rng, (3, 2), d)]))
+    check("take_along_dim", "index")(lambda rng, d: (
+        (lambda x: mg.take_along_dim(x, ints([[0], [2]], d), 1)), [_normal(rng, (2, 3), d)]))
+    check("masked_select", "index")(lambda rng, d: (
+        (lambda x: mg.masked_select(x, tensor(np.array([True, False, True]), device=d))),
+        [_normal(rng, (2, 3), d)]))
+    check("masked_fill", "index")(lambda rng, d: (
+        (lambda x, v: mg.masked_fill(x, tensor(np.array([[True], [False]]), device=d), v)),
+        [_normal(rng, (2, 3), d), _normal(rng, (), d)]))
+    check("tril", "index")(lambda rng, d: ((lambda x: mg.tril(x, -1)), [_normal(rng, (2, 3, 3), d)]))
+    check("triu", "index")(lambda rng, d: ((lambda x: mg.triu(x, 1)), [_normal(rng, (3, 4), d)]))
+
+    check("repeat", "rearrange")(lambda rng, d: ((lambda x: x.repeat(2, 1, 3)), [_normal(rng, (2, 2), d)]))
+    check("tile", "rearrange")(lambda rng, d: ((lambda x: mg.tile(x, (2,))), [_normal(rng, (2, 3), d)]))
+    check("repeat_interleave", "rearrange")(lambda rng, d: (
+        (lambda x: mg.repeat_interleave(x, ints([2, 0, 1], d), dim=1)), [_normal(rng, (2, 3), d)]))
+    check("chunk", "rearrange")(lambda rng, d: ((lambda x: mg.chunk(x, 2, -1)), [_normal(rng, (2, 3), d)]))
+    check("unbind", "rearrange")(lambda rng, d: ((lambda x: mg.unbind(x, 1)), [_normal(rng, (2, 3), d)]))
+    check("flip", "rearrange")(lambda rng, d: ((lambda x: mg.flip(x, (0, 2))), [_normal(rng, (2, 2, 3), d)]))
+    check("roll", "rearrange")(lambda rng, d: (
+        (lambda x: mg.roll(x, (1, -2), (0, 1))), [_normal(rng, (2, 3), d)]))
+    check("movedim", "rearrange")(lambda rng, d: (
+        (lambda x: mg.movedim(x, 0, -1)), [_normal(rng, (2, 3, 2), d)]))
+    check("narrow", "rearrange")(lambda rng, d: ((lambda x: mg.narrow(x, 1, -2, 2)), [_normal(rng, (2, 3), d)]))
+
+    check("einsum", "einsum")(lambda rng, d: (
+        (lambda a, b: mg.einsum("bij,bjk->bik", a, b)), [_normal(rng, (2, 2, 3), d), _normal(rng, (2, 3, 2), d)]))
+    check("einsum_diagonal_broadcast", "einsum")(lambda rng, d: (
+        (lambda a, b, c: mg.einsum("ii...,i,j->...j", a, b, c)),
+        [_normal(rng, (3, 3, 2), d), _normal(rng, (1,), d), _normal(rng, (2,), d)]))
+
+    for mode in ("reflect", "replicate", "circular"):
+        check(f"pad_{mode}", "padding")(lambda rng, d, mode=mode: (
+            (lambda x: F.pad(x, (2, 1, 1, 0), mode=mode)), [_normal(rng, (1, 3, 3), d)]))
+    check("pad_negative", "padding")(lambda rng, d: (
+        (lambda x: F.pad(x, (-1, 2, 1, -1), value=0.5)), [_normal(rng, (2, 3, 3), d)]))
+
+    for name, kwargs in (("nearest", dict(scale_factor=1.5)), ("nearest-exact", dict(size=(3, 2))),
+                         ("bilinear", dict(scale_factor=2, mode="bilinear")),
+                         ("bilinear_corners", dict(size=(3, 5), mode="bilinear", align_corners=True)),
+                         ("bicubic", dict(size=3, mode="bicubic")), ("area", dict(size=(1, 3), mode="area"))):
+        kwargs = dict(kwargs, mode=kwargs.get("mode", name))
+        check(f"interpolate_{name}", "resample")(lambda rng, d, kwargs=kwargs: (
+            (lambda x: F.interpolate(x, **kwargs)), [_normal(rng, (1, 2, 2, 3), d)]))
+
+    check("max_pool2d", "pool")(lambda rng, d: (
+        (lambda x: F.max_pool2d(x, 3, 2, 1, dilation=(1, 2), ceil_mode=True)), [_distinct(rng, (1, 2, 5, 6), d)]))
+    check("avg_pool2d", "pool")(lambda rng, d: (
+        (lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False)),
+        [_normal(rng, (1, 2, 4, 5), d)]))
+    check("adaptive_avg_pool2d", "pool")(lambda rng, d: (
+        (lambda x: F.adaptive_avg_pool2d(x, (2, 3))), [_normal(rng, (1, 2, 3, 5), d)]))
+    check("adaptive_max_pool2d", "pool")(lambda rng, d: (
+        (lambda x: F.adaptive_max_pool2d(x, (2, 3))), [_distinct(rng, (1, 2, 3, 5), d)]))
+
+    check("conv1d", "conv")(lambda rng, d: (
+        (lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2, groups=2)),
+        [_normal(rng, (1, 2, 6), d), _normal(rng, (4, 1, 2), d), _normal(rng, (4,), d)]))
+    check("conv_transpose1d", "conv")(lambda rng, d: (
+        (lambda x, w: F.conv_transpose1d(x, w, stride=2, output_padding=1)),
+        [_normal(rng, (1, 2, 3), d), _normal(rng, (2, 3, 3), d)]))
+
+
 # ---------------------------------------------------------------------------- reference kernels
 
 
@@ -296,4 +380,5 @@ def _register_reference() -> None:
 
 _register_core()
 _register_functional()
+_register_opsa()
 _register_reference()

@@ -172,8 +172,8 @@ def compare_derivatives_with_torch(torch, y, ty, wrt: Sequence, twrt: Sequence, 
     """First and second derivatives of minigan's ``y`` against PyTorch's ``ty``: the gradients
     w.r.t. ``wrt`` / ``twrt`` for one random upstream gradient gy, then the gradients of their
     random projection w.r.t. the same inputs and gy (double backward), each pair checked by
-    ``close(ours, theirs)``. A second derivative PyTorch reports absent (an input that enters
-    linearly) must be absent or zero here."""
+    ``close(ours, theirs)``. A second derivative one side reports absent (an input that enters
+    linearly) must be absent or zero on the other."""
     dtype = np.dtype(dtype)
     rng = np.random.default_rng(1)
     gy = rng.standard_normal(y.shape).astype(dtype)
@@ -191,7 +191,36 @@ def compare_derivatives_with_torch(torch, y, ty, wrt: Sequence, twrt: Sequence, 
     second = mg.grad(s, list(wrt) + [gy_ours], allow_unused=True)
     tsecond = torch.autograd.grad(ts, list(twrt) + [gy_theirs], allow_unused=True)
     for g, tg in zip(second, tsecond):
-        if tg is None:
-            assert g is None or np.allclose(g.numpy(), 0)
+        if tg is None or g is None:  # a derivative one side leaves out must be 0 on the other
+            assert (g is None or np.allclose(g.numpy(), 0)) and (tg is None or np.allclose(tg.numpy(), 0))
             continue
         close(g.numpy(), tg.numpy())
+
+
+def torch_parity(torch, fn: Callable, tfn: Callable, arrays: Sequence[Any], device: str = "cpu",
+                 dtype: Any = np.float64, wrt: Sequence[bool] | None = None) -> mg.Tensor:
+    """``fn(*tensors)`` against ``tfn(*torch tensors)`` on the same arrays: the forward, then
+    the first and second derivatives (``compare_derivatives_with_torch``) w.r.t. the float
+    arrays (or those ``wrt`` marks). Float arrays are cast to ``dtype``; integer and bool
+    arrays (indices, masks) are passed as they are. float32 values are compared to 1e-5 of
+    the largest one (sums of products carry an absolute error of eps * their scale)."""
+    dtype = np.dtype(dtype)
+    floats = [np.asarray(a).dtype.kind == "f" for a in arrays]
+    wrt = floats if wrt is None else wrt
+    cast = [np.asarray(a).astype(dtype) if f else np.asarray(a) for a, f in zip(arrays, floats)]
+    ours = [mg.tensor(a, device=device, requires_grad=bool(r)) for a, r in zip(cast, wrt)]
+    theirs = [torch.tensor(a, requires_grad=bool(r)) for a, r in zip(cast, wrt)]
+    rtol = 1e-10 if dtype == np.float64 else 1e-5
+
+    def close(a, b):
+        scale = max(1.0, float(np.abs(b).max())) if np.size(b) else 1.0
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=(1e-12 if dtype == np.float64 else 1e-5) * scale)
+    y, ty = fn(*ours), tfn(*theirs)
+    assert y.shape == tuple(ty.shape), (y.shape, tuple(ty.shape))
+    assert y.dtype == ty.detach().numpy().dtype, (y.dtype, ty.dtype)
+    close(y.numpy(), ty.detach().numpy())
+    pairs = [(o, t) for o, t, r in zip(ours, theirs, wrt) if r]
+    if pairs and y.requires_grad:
+        compare_derivatives_with_torch(torch, y, ty, [o for o, _ in pairs], [t for _, t in pairs],
+                                       device, dtype, close)
+    return y

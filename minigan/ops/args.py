@@ -110,3 +110,60 @@ def float_tensor(x: Any, op: str, name: str = "input"):
         raise DTypeError(f"{op}: {name} must be a floating tensor (float32 or float64), "
                          f"got {x.data.dtype}")
     return x
+
+
+# ---------------------------------------------------------------------------- indices, masks, shapes
+
+
+def index_tensor(x: Any, op: str, name: str = "index"):
+    """``x`` if it is an integer Tensor (int32 or int64, as PyTorch's index arguments)."""
+    tensor_arg(x, op, name)
+    if x.data.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: {name} must be an integer tensor (int64 or int32), "
+                         f"got {x.data.dtype}")
+    return x
+
+
+def bool_tensor(x: Any, op: str, name: str = "mask"):
+    """``x`` if it is a boolean Tensor (PyTorch's masks are bool, never 0/1 integers)."""
+    tensor_arg(x, op, name)
+    if x.data.dtype != np.bool_:
+        raise DTypeError(f"{op}: {name} must be a bool tensor, got {x.data.dtype}")
+    return x
+
+
+def same_device(op: str, x: Any, other: Any, name: str = "index") -> None:
+    """A DeviceError unless the Tensors ``x`` and ``other`` (named ``name``) share a device."""
+    from ..errors import DeviceError
+    if x.device != other.device:
+        raise DeviceError(f"{op}: input is on {x.device} but {name} is on {other.device}")
+
+
+def broadcast_shapes(op: str, *shapes: tuple) -> tuple:
+    """The shape that ``shapes`` broadcast to, or a ShapeError naming them."""
+    from ..errors import ShapeError
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ShapeError(f"{op}: shapes {', '.join(map(str, shapes))} do not broadcast "
+                         f"together") from None
+
+
+def bounded_indices(index, size: int, op: str, what: str) -> None:
+    """A DimError unless every value of the integer array ``index`` lies in [0, size)."""
+    if index.size == 0:
+        return
+    low, high = int(index.min()), int(index.max())
+    if low < 0 or high >= size:
+        bad = low if low < 0 else high
+        raise DimError(f"{op}: index {bad} is out of bounds for {what} with size {size}")
+
+
+def flag(value: Any, op: str, name: str, allow_none: bool = False):
+    """A bool option (True/False; 0 and 1 pass as in Python), or None where ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer))
+                                              and value in (0, 1)):
+        return bool(value)
+    raise DTypeError(f"{op}: {name} must be True or False, got {value!r} ({type(value).__name__})")

@@ -39,6 +39,14 @@ from .ops.reduce import argmax, argmin, max, mean, min, std, sum, sum_to, var
 from .ops.shape import (broadcast_to, concat, expand, flatten, getitem, pad, permute, reshape,
                         split, squeeze, stack, to_device, transpose, unsqueeze)
 from .serialization import load, save
+# PyTorch's names for the ops of ops/math.py, scan.py, reductions.py, sort.py, logic.py and
+# the factories of factories.py (whose full / arange / randint / *_like supersede creation.py's)
+from .ops.math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
+                       asin, asinh, atan, atan2, atanh, ceil, cos, cosh, div, divide, erf, erfc,
+                       exp2, expm1, fix, floor, floor_divide, fmod, frac, hypot, lerp, log10,
+                       log1p, log2, reciprocal, remainder, round, rsqrt, sgn, sign, sin, sinh,
+                       square, tan, trunc, true_divide)
+from .ops.activation import sigmoid, tanh
 from . import _methods
 
 _methods.install()

@@ -33,3 +33,19 @@ def install() -> None:
         "broadcast_to": S.broadcast_to, "split": S.split,
     }.items():
         setattr(T, name, fn)
+    _install_math_scans_sorting_predicates(T)
+
+
+def _install_math_scans_sorting_predicates(T) -> None:
+    """Methods of ops/math.py, scan.py, reductions.py, sort.py and logic.py (PyTorch's
+    names), and the ``%`` / ``//`` operators."""
+    from .ops import math as M
+    T.__mod__, T.__rmod__ = M.remainder, _reflected(M.remainder)
+    T.__floordiv__, T.__rfloordiv__ = M.floor_divide, _reflected(M.floor_divide)
+    names = {M: ("sin cos tan asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan "
+                 "arcsinh arccosh arctanh log2 log10 log1p expm1 exp2 rsqrt reciprocal erf erfc "
+                 "square frac floor ceil round trunc fix sign sgn remainder fmod floor_divide div "
+                 "divide atan2 arctan2 hypot lerp")}
+    for module, listed in names.items():
+        for name in listed.split():
+            setattr(T, name, getattr(module, name))

@@ -47,6 +47,10 @@ from .ops.math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, ar
                        log1p, log2, reciprocal, remainder, round, rsqrt, sgn, sign, sin, sinh,
                        square, tan, trunc, true_divide)
 from .ops.activation import sigmoid, tanh
+from .ops.scan import cumprod, cumsum
+from .ops.reductions import all, amax, amin, any, logsumexp, norm, prod
+from .ops.sort import argsort, max, median, min, mode, sort, topk
+from . import linalg
 from . import _methods
 
 _methods.install()

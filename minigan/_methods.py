@@ -39,13 +39,16 @@ def install() -> None:
 def _install_math_scans_sorting_predicates(T) -> None:
     """Methods of ops/math.py, scan.py, reductions.py, sort.py and logic.py (PyTorch's
     names), and the ``%`` / ``//`` operators."""
-    from .ops import math as M
+    from .ops import math as M, reductions as Rd, scan, sort
     T.__mod__, T.__rmod__ = M.remainder, _reflected(M.remainder)
     T.__floordiv__, T.__rfloordiv__ = M.floor_divide, _reflected(M.floor_divide)
     names = {M: ("sin cos tan asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan "
                  "arcsinh arccosh arctanh log2 log10 log1p expm1 exp2 rsqrt reciprocal erf erfc "
                  "square frac floor ceil round trunc fix sign sgn remainder fmod floor_divide div "
-                 "divide atan2 arctan2 hypot lerp")}
+                 "divide atan2 arctan2 hypot lerp"),
+             scan: "cumsum cumprod",
+             Rd: "prod logsumexp amax amin norm any all",
+             sort: "sort argsort topk max min median mode"}
     for module, listed in names.items():
         for name in listed.split():
             setattr(T, name, getattr(module, name))

@@ -51,6 +51,8 @@ from .ops.scan import cumprod, cumsum
 from .ops.reductions import all, amax, amin, any, logsumexp, norm, prod
 from .ops.sort import argsort, max, median, min, mode, sort, topk
 from . import linalg
+from .ops.logic import (allclose, equal, isclose, isfinite, isinf, isnan, isneginf, isposinf,
+                        logical_and, logical_not, logical_or, logical_xor)
 from . import _methods
 
 _methods.install()

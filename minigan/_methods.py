@@ -39,7 +39,7 @@ def install() -> None:
 def _install_math_scans_sorting_predicates(T) -> None:
     """Methods of ops/math.py, scan.py, reductions.py, sort.py and logic.py (PyTorch's
     names), and the ``%`` / ``//`` operators."""
-    from .ops import math as M, reductions as Rd, scan, sort
+    from .ops import logic, math as M, reductions as Rd, scan, sort
     T.__mod__, T.__rmod__ = M.remainder, _reflected(M.remainder)
     T.__floordiv__, T.__rfloordiv__ = M.floor_divide, _reflected(M.floor_divide)
     names = {M: ("sin cos tan asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan "
@@ -48,7 +48,9 @@ def _install_math_scans_sorting_predicates(T) -> None:
                  "divide atan2 arctan2 hypot lerp"),
              scan: "cumsum cumprod",
              Rd: "prod logsumexp amax amin norm any all",
-             sort: "sort argsort topk max min median mode"}
+             sort: "sort argsort topk max min median mode",
+             logic: ("isnan isinf isfinite isposinf isneginf isclose allclose equal logical_not "
+                     "logical_and logical_or logical_xor")}
     for module, listed in names.items():
         for name in listed.split():
             setattr(T, name, getattr(module, name))

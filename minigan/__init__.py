@@ -53,6 +53,8 @@ from .ops.sort import argsort, max, median, min, mode, sort, topk
 from . import linalg
 from .ops.logic import (allclose, equal, isclose, isfinite, isinf, isnan, isneginf, isposinf,
                         logical_and, logical_not, logical_or, logical_xor)
+from .factories import (arange, empty, empty_like, eye, full, full_like, linspace, logspace,
+                        normal, ones_like, rand_like, randint, randn_like, randperm, zeros_like)
 from . import _methods
 
 _methods.install()

@@ -12,3 +12,7 @@ from .ops.embedding import embedding  # noqa: F401
 from .ops.linear import linear  # noqa: F401
 from .ops.loss import binary_cross_entropy_with_logits, binary_cross_entropy, cross_entropy, mse_loss  # noqa: F401
 from .ops.shape import flatten, pad  # noqa: F401
+
+# the activation family beyond relu/leaky_relu/tanh/sigmoid/gelu (ops/smooth.py, ops/piecewise.py)
+from .ops.smooth import celu, elu, glu, logsigmoid, mish, selu, silu, softplus, softsign  # noqa: F401,E402
+from .ops.piecewise import hardsigmoid, hardswish, hardtanh, prelu, relu6  # noqa: F401,E402

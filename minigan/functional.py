@@ -16,3 +16,6 @@ from .ops.shape import flatten, pad  # noqa: F401
 # the activation family beyond relu/leaky_relu/tanh/sigmoid/gelu (ops/smooth.py, ops/piecewise.py)
 from .ops.smooth import celu, elu, glu, logsigmoid, mish, selu, silu, softplus, softsign  # noqa: F401,E402
 from .ops.piecewise import hardsigmoid, hardswish, hardtanh, prelu, relu6  # noqa: F401,E402
+# losses: nll (ops/loss.py, sharing cross_entropy's target handling), l1, smooth_l1, huber, kl_div
+from .ops.loss import nll_loss  # noqa: F401,E402
+from .ops.pointwise_loss import huber_loss, kl_div, l1_loss, smooth_l1_loss  # noqa: F401,E402

@@ -19,7 +19,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError
 from . import elementwise as E, shape as S
 from .args import float_tensor, tensor_arg
 from .reduce import sum_to
-from .smooth import _number, activate, no_inplace
+from .smooth import Elementwise, _number, activate, no_inplace
 
 
 def _inside(xp, x, low: float, high: float):
@@ -30,7 +30,7 @@ def _inside(xp, x, low: float, high: float):
 # ============================================================================ hardtanh, relu6
 
 
-class Hardtanh:
+class Hardtanh(Elementwise):
     """min(max(x, min_val), max_val);  f' = [min_val < x < max_val];  f'' = 0."""
 
     def __init__(self, low: float, high: float) -> None:
@@ -85,7 +85,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 # ============================================================================ hardsigmoid, hardswish
 
 
-class Hardsigmoid:
+class Hardsigmoid(Elementwise):
     """relu6(x + 3) / 6;  f' = [-3 < x < 3] / 6;  f'' = 0."""
 
     def f(self, xp, x):
@@ -103,7 +103,7 @@ class Hardsigmoid:
         return None
 
 
-class Hardswish:
+class Hardswish(Elementwise):
     """x relu6(x + 3) / 6;  f' = 0 (x <= -3) | x / 3 + 1/2 (-3 < x < 3) | 1 (x >= 3);
     f'' = [-3 < x < 3] / 3 (PyTorch's, kinks included)."""
 

@@ -48,21 +48,71 @@ def _sigmoid(xp, x):
     return xp.reciprocal(t, out=t)
 
 
+def _log1p(xp, e):
+    """log(1 + e) for e >= 0 (a new array) by Kahan's trick: u = 1 + e rounded, then
+    log(u) e / (u - 1), exact where u rounds to 1 (then e itself). NumPy's log1p is a scalar
+    loop: 8.5 ms on 0.5M float32 against 1.5 ms for log (measured on this machine)."""
+    u = e + 1
+    d = u - 1
+    tiny = d == 0
+    xp.log(u, out=u)
+    with np.errstate(divide="ignore", invalid="ignore"):  # (the tiny ones are patched below)
+        d = xp.divide(e, d, out=d)
+        u *= d
+    if tiny.any():
+        u[tiny] = e[tiny]
+    return u
+
+
+def _expm1(xp, z):
+    """exp(z) - 1 (a new array) by Kahan's trick, for the same reason as _log1p (NumPy's
+    expm1: 9.1 ms on 0.5M float32, exp 1.5 ms): u = exp(z) rounded, then (u - 1) z / log(u),
+    exact where u rounds to 1 (then z) and -1 where u underflows (below the smallest normal
+    float, where its few digits would spoil log(u))."""
+    u = xp.exp(z)
+    d = u - 1
+    one, zero = d == 0, u < np.finfo(u.dtype).tiny
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xp.log(u, out=u)
+        d *= xp.divide(z, u, out=u)
+    if one.any():
+        d[one] = z[one]
+    if zero.any():
+        d[zero] = -1
+    return d
+
+
+def _softplus_parts(xp, z):
+    """(log(1 + e^z), e) with e = exp(-|z|), as new arrays: the stable form
+    max(z, 0) + log1p(e), max(z, 0) written (z + |z|) / 2 (NumPy's maximum is ~4x slower)."""
+    a = xp.abs(z)
+    e = xp.negative(a)
+    xp.exp(e, out=e)
+    y = _log1p(xp, e)
+    a += z
+    a *= 0.5
+    y += a
+    return y, e
+
+
 def _softplus(xp, z):
-    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|), as a new array."""
-    t = xp.abs(z)
-    xp.negative(t, out=t)
-    xp.exp(t, out=t)
-    xp.log1p(t, out=t)
-    t += xp.maximum(z, 0)
-    return t
+    return _softplus_parts(xp, z)[0]
+
+
+def _sigmoid_from(xp, z, e):
+    """sigmoid(z) from e = exp(-|z|): 1 / (1 + e) for z >= 0, e / (1 + e) below (no exp)."""
+    s = xp.greater_equal(z, 0).astype(e.dtype)
+    s -= e * s
+    s += e                       # 1 where z >= 0, e elsewhere
+    s /= e + 1
+    return s
 
 
 # ============================================================================ the Function pair
 
 
 class Activation(Function):
-    """y = math.f(x); a subclass per activation (``SiLU``, ...) names the graph node."""
+    """y = math.forward(x); a subclass per activation (``SiLU``, ...) names the graph node."""
 
     def __init__(self, math: Any) -> None:
         self.math = math
@@ -70,8 +120,9 @@ class Activation(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
         with np.errstate(over="ignore", under="ignore"):
-            return backend.blockwise(lambda a: self.math.f(xp, a), x) if x.ndim else \
-                self.math.f(xp, x.reshape(1)).reshape(())
+            if x.ndim == 0:  # (in-place NumPy code needs an array, not a scalar)
+                return self.math.forward(xp, x.reshape(1)).reshape(())
+            return self.math.forward(xp, x)
 
     def backward(self, gy):
         return _grad_class(type(self.math))(self.math)(self.inputs[0], gy)
@@ -86,14 +137,10 @@ class ActivationGrad(Function):
 
     def forward(self, x, gy):
         xp = backend.get_array_module(x)
-
-        def kernel(a, g):
-            d = self.math.df(xp, a)
-            d *= g
-            return d
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            return backend.blockwise(kernel, x, gy) if x.ndim else \
-                kernel(x.reshape(1), gy.reshape(1)).reshape(())
+            if x.ndim == 0:
+                return self.math.grad(xp, x.reshape(1), gy.reshape(1)).reshape(())
+            return self.math.grad(xp, x, gy)
 
     def backward(self, ggx):
         x, gy = self.inputs
@@ -104,6 +151,33 @@ class ActivationGrad(Function):
         if self.needs_input_grad[1]:
             g_gy = type(self)(self.math)(x, ggx)
         return g_x, g_gy
+
+
+class Elementwise:
+    """The math of one activation: ``f`` and ``df`` on arrays, ``d2f`` with Tensor ops.
+    ``forward`` and ``grad`` run f and gy * f' block by block in the cache (many passes,
+    few memory sweeps); an activation whose f' can reuse a pass of f (its exp, say)
+    overrides both and keeps that array from the forward for the first backward (``kept``)."""
+    kept = None
+
+    def forward(self, xp, x):
+        def kernel(a):
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # (per thread)
+                return self.f(xp, a)
+        return backend.blockwise(kernel, x)
+
+    def grad(self, xp, x, gy):
+        def kernel(a, g):
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                d = self.df(xp, a)
+            d *= g
+            return d
+        return backend.blockwise(kernel, x, gy)
+
+    def take_kept(self):
+        """The array kept by the forward, once (a second backward recomputes it)."""
+        kept, self.kept = self.kept, None
+        return kept
 
 
 @functools.lru_cache(maxsize=None)
@@ -126,20 +200,22 @@ def activate(math: Any, x: Tensor, op: str, inplace: bool = False) -> Tensor:
 # ============================================================================ silu
 
 
-class SiLU:
-    """silu(x) = x s, s = sigmoid(x);  f' = s (1 + x (1 - s));  f'' = s (1 - s) (2 + x (1 - 2 s))."""
+class SiLU(Elementwise):
+    """silu(x) = x s, s = sigmoid(x);  f' = s (1 + x (1 - s));  f'' = s (1 - s) (2 + x (1 - 2 s)).
+    The forward keeps s for the backward (its exp is most of the work)."""
 
-    def f(self, xp, x):
-        s = _sigmoid(xp, x)
-        s *= x
-        return s
+    def forward(self, xp, x):
+        self.kept = _sigmoid(xp, x)
+        return x * self.kept
 
-    def df(self, xp, x):
-        s = _sigmoid(xp, x)
+    def grad(self, xp, x, gy):
+        s = self.take_kept()
+        s = _sigmoid(xp, x) if s is None else s
         d = 1 - s
         d *= x
         d += 1
         d *= s
+        d *= gy
         return d
 
     def d2f(self, x):
@@ -155,7 +231,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 # ============================================================================ elu, selu, celu
 
 
-class ELU:
+class ELU(Elementwise):
     """x > 0: scale x;  else: scale alpha (exp(x c) - 1), c the input scale (1 for elu and selu,
     1 / alpha for celu; PyTorch's elu kernel).  f' = scale | scale alpha c exp(x c) (the second
     branch at 0, as PyTorch);  f'' = 0 | scale alpha c^2 exp(x c) (0 at x = 0, as PyTorch)."""
@@ -163,17 +239,28 @@ class ELU:
     def __init__(self, alpha: float, scale: float = 1.0, input_scale: float = 1.0) -> None:
         self.alpha, self.scale, self.input_scale = alpha, scale, input_scale
 
+    # Both branches as sums of clipped parts (no where pass, ~3 ms on 0.5M floats, no exp
+    # overflow): f = scale max(x, 0) + scale alpha expm1(min(x, 0) c).
     def f(self, xp, x):
-        e = x * self.input_scale
-        xp.expm1(e, out=e)
-        e *= self.alpha * self.scale
-        return xp.where(x > 0, x * self.scale, e)
+        big = np.finfo(x.dtype).max
+        negative = xp.clip(x, -big, 0)
+        negative *= self.input_scale
+        y = _expm1(xp, negative)
+        y *= self.alpha * self.scale
+        positive = xp.clip(x, 0, big)
+        positive *= self.scale
+        y += positive
+        return y
 
     def df(self, xp, x):
-        e = x * self.input_scale
-        xp.exp(e, out=e)
-        e *= self.alpha * self.scale * self.input_scale
-        return xp.where(x > 0, x.dtype.type(self.scale), e)
+        d = xp.clip(x, -np.finfo(x.dtype).max, 0)
+        d *= self.input_scale
+        xp.exp(d, out=d)
+        d *= self.alpha * self.scale * self.input_scale
+        positive = xp.greater(x, 0).astype(x.dtype)
+        positive *= self.scale - d
+        d += positive                                   # scale where x > 0
+        return d
 
     def d2f(self, x):
         c = self.input_scale
@@ -225,22 +312,37 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 # ============================================================================ softplus
 
 
-class Softplus:
+class Softplus(Elementwise):
     """b x > threshold: x;  else log(1 + exp(b x)) / b (stable form above).
-    f' = 1 | sigmoid(b x);  f'' = 0 | b s (1 - s)."""
+    f' = 1 | sigmoid(b x);  f'' = 0 | b s (1 - s). The forward keeps exp(-|b x|), from which
+    the backward's sigmoid needs no exp; the linear part above the threshold is patched in
+    where it occurs (rare), as a mask and a sparse copy rather than a where pass."""
 
     def __init__(self, beta: float, threshold: float) -> None:
         self.beta, self.threshold = beta, threshold
 
-    def f(self, xp, x):
-        z = x * self.beta
-        y = _softplus(xp, z)
-        y *= 1.0 / self.beta
-        return xp.where(z > self.threshold, x, y)
+    def _z(self, x):
+        return x if self.beta == 1 else x * self.beta
 
-    def df(self, xp, x):
-        z = x * self.beta
-        return xp.where(z > self.threshold, x.dtype.type(1), _sigmoid(xp, z))
+    def forward(self, xp, x):
+        z = self._z(x)
+        y, self.kept = _softplus_parts(xp, z)
+        if self.beta != 1:
+            y *= 1.0 / self.beta
+        linear = z > self.threshold
+        if linear.any():
+            y[linear] = x[linear]
+        return y
+
+    def grad(self, xp, x, gy):
+        z = self._z(x)
+        e = self.take_kept()
+        d = _sigmoid_from(xp, z, xp.exp(-xp.abs(z)) if e is None else e)
+        linear = z > self.threshold
+        if linear.any():
+            d[linear] = 1
+        d *= gy
+        return d
 
     def d2f(self, x):
         z = x * self.beta
@@ -260,7 +362,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 # ============================================================================ softsign
 
 
-class Softsign:
+class Softsign(Elementwise):
     """x / (1 + |x|);  f' = 1 / (1 + |x|)^2;  f'' = -2 sign(x) / (1 + |x|)^3."""
 
     def f(self, xp, x):
@@ -288,24 +390,43 @@ def softsign(input: Tensor) -> Tensor:
 # ============================================================================ mish
 
 
-class Mish:
+class Mish(Elementwise):
     """x t, t = tanh(softplus(x)), s = sigmoid(x) (dt/dx = (1 - t^2) s);
-    f' = t + x s (1 - t^2);  f'' = s (1 - t^2) (2 + x (1 - s) - 2 x s t)."""
+    f' = t + x s (1 - t^2);  f'' = s (1 - t^2) (2 + x (1 - s) - 2 x s t).
+    With n = e^x: t = ((1 + n)^2 - 1) / ((1 + n)^2 + 1) = q / (q + 2), q = n (n + 2), and
+    s = n / (1 + n): one exp for both, no log or tanh. x is clipped at 20 first (then q ~ e^40
+    and t = 1 to within 1e-17, while n^2 would overflow float32 past x = 44). The forward
+    keeps n for the backward."""
+    CLIP = 20.0
 
-    def f(self, xp, x):
-        t = _softplus(xp, x)
-        xp.tanh(t, out=t)
+    def _n(self, xp, x):
+        n = xp.clip(x, np.finfo(x.dtype).min, self.CLIP)   # (a two-sided clip is NumPy's fast one)
+        return xp.exp(n, out=n)
+
+    @staticmethod
+    def _t(xp, n):
+        q = n + 2
+        q *= n
+        t = q + 2
+        return xp.divide(q, t, out=t)
+
+    def forward(self, xp, x):
+        self.kept = self._n(xp, x)
+        t = self._t(xp, self.kept)
         t *= x
         return t
 
-    def df(self, xp, x):
-        t = _softplus(xp, x)
-        xp.tanh(t, out=t)
+    def grad(self, xp, x, gy):
+        n = self.take_kept()
+        n = self._n(xp, x) if n is None else n
+        t = self._t(xp, n)
+        s = n / (n + 1)
         d = t * t
         xp.subtract(1, d, out=d)
-        d *= _sigmoid(xp, x)
+        d *= s
         d *= x
         d += t
+        d *= gy
         return d
 
     def d2f(self, x):
@@ -327,15 +448,19 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 # ============================================================================ logsigmoid
 
 
-class LogSigmoid:
-    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|));  f' = sigmoid(-x);  f'' = -s (1 - s)."""
+class LogSigmoid(Elementwise):
+    """log(sigmoid(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|));  f' = sigmoid(-x);
+    f'' = -s (1 - s). The forward keeps exp(-|x|) for the backward's sigmoid."""
 
-    def f(self, xp, x):
-        y = _softplus(xp, -x)
+    def forward(self, xp, x):
+        y, self.kept = _softplus_parts(xp, -x)
         return xp.negative(y, out=y)
 
-    def df(self, xp, x):
-        return _sigmoid(xp, -x)
+    def grad(self, xp, x, gy):
+        e = self.take_kept()
+        d = _sigmoid_from(xp, -x, xp.exp(-xp.abs(x)) if e is None else e)
+        d *= gy
+        return d
 
     def d2f(self, x):
         s = sigmoid(x)

@@ -74,7 +74,13 @@ def _gan_config_from(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     """Train DCGAN-28 (a new run, or ``--resume DIR``)."""
     from pathlib import Path
+    from .training import diagnostics
     from .training.gan import GANTrainer
+    if args.profile is not None:  # time N steps op by op, print the table, train nothing
+        if args.resume:
+            raise CliError("--profile times a fresh DCGAN-28; drop --resume")
+        print(diagnostics.profile_training(_gan_config_from(args).validate(), args.profile))
+        return 0
     if args.resume:
         fixed = {name: getattr(args, name) for name in ("batch_size", "lr", "optimizer", "data",
                                                         "seed", "r1", "ema", "limit")}
@@ -98,11 +104,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"training DCGAN-28 for {c.steps} steps on {len(trainer.batches.arrays[0])} images "
               f"({'shipped MNIST subset' if c.data is None else c.data}), batch {c.batch_size}, "
               f"{c.optimizer} lr {c.lr:g}, device {c.device}; writing to {c.out}/")
+    diag = diagnostics.for_run(trainer, args.diagnostics, args.diagnostics_every)
     try:
-        summary = trainer.run(progress=not args.quiet)
+        summary = trainer.run(progress=not args.quiet, on_step=diag and diag.record)
     except FloatingPointError as exc:  # diverged: the last good checkpoint is left as it was
         raise CliError(str(exc)) from None
+    finally:
+        if diag:
+            diag.close()
     out = trainer.config.out
+    if diag:
+        drawn = ", ".join(str(p) for p in diagnostics.plot_diagnostics(out))
+        every = "every step" if diag.every == 1 else f"every {diag.every} steps"
+        print(f"diagnostics ({every}) in {diag.path}; drawn: {drawn or 'none'}")
     verb = "stopped (Ctrl-C) at" if summary["interrupted"] else "done:"
     print(f"{verb} step {summary['steps']} in {summary['seconds']:.0f} s "
           f"({summary['steps_per_s']:.2f} steps/s); checkpoint {out}/checkpoint.npz, "
@@ -215,6 +229,14 @@ def add_gan_commands(sub) -> None:
                    "(--steps sets the new total)")
     p.add_argument("--overwrite", action="store_true", help="start afresh even if --out holds a run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--diagnostics", action="store_true", help="log per-layer gradient and "
+                   "weight norms of G and D and D's accuracy on real and fake to "
+                   "DIR/diagnostics.jsonl and draw them (see 'minigan plot')")
+    p.add_argument("--diagnostics-every", type=int, default=1, metavar="K",
+                   help="with --diagnostics: every K steps (default 1)")
+    p.add_argument("--profile", type=int, metavar="N", help="instead of training: run one "
+                   "warm-up step, profile the next N steps op by op (calls, time, FLOPs, "
+                   "bytes), print the table and exit; writes no files")
     p.set_defaults(func=cmd_train)
     models = p.add_subparsers(dest="model", metavar="MODEL")
     c = models.add_parser("classifier", help="train the digit classifier used by 'minigan eval'")
@@ -246,6 +268,20 @@ def add_gan_commands(sub) -> None:
     p.set_defaults(func=cmd_eval)
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Redraw a run's pictures, with its diagnostics (minigan/training/diagnostics.py)."""
+    from .training.diagnostics import plot_run
+    written = plot_run(args.run)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def add_plot_command(sub) -> None:
+    p = sub.add_parser("plot", help="draw a run's losses and diagnostics into PNGs in its folder")
+    p.add_argument("run", metavar="RUN", help="the run folder (minigan train's --out)")
+    p.set_defaults(func=cmd_plot)
+
+
 # ---------------------------------------------------------------------------- gradcheck
 
 
@@ -254,6 +290,12 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     import time
 
     from . import selfcheck
+    if args.graph or args.out:  # the annotated graph of a model (minigan/graphcheck.py)
+        if not args.graph or args.op:
+            raise CliError("--graph NAME checks every op of a model's graph, and --out draws "
+                           "it: give --graph (and no --op) to use --out")
+        from . import graphcheck
+        return graphcheck.main(args.graph, args.out, args.device, args.seed, args.fast)
     device = backend.normalize_device(args.device)
     checks = selfcheck.select(args.op)
     if not checks:
@@ -288,6 +330,11 @@ def add_gradcheck_command(sub) -> None:
     p.add_argument("--fast", action="store_true",
                    help="directional checks (a few random directions) instead of every entry")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    p.add_argument("--graph", metavar="NAME", help="check every op of a model's training graph "
+                   "at its recorded inputs instead ('dcgan': DCGAN-28's D and G losses)")
+    p.add_argument("--out", metavar="PATH", help="with --graph: write the annotated graph as "
+                   ".dot, or draw it as .png / .svg / .pdf (needs Graphviz's dot); without "
+                   "--out the annotated tree is printed")
     p.set_defaults(func=cmd_gradcheck)
 
 
@@ -320,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="versions, BLAS and usable devices")
     p.set_defaults(func=cmd_info)
     add_gan_commands(sub)
+    add_plot_command(sub)
     add_gradcheck_command(sub)
     add_bench_command(sub)
     return parser

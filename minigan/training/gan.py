@@ -172,6 +172,7 @@ class GANTrainer:
         D.requires_grad_(True)
 
         self.step += 1
+        self.last_logits = (logit_real.detach(), logit_fake.detach())  # for diagnostics
         self._update_ema()
         sig = lambda t: float((1 / (1 + np.exp(-backend.as_numpy(t.data).astype(np.float64)))).mean())
         stats = {"d_loss": d_loss.item(), "g_loss": g_loss.item(),
@@ -262,10 +263,11 @@ class GANTrainer:
         self._stop = True
         signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C: at once
 
-    def run(self, progress: bool = True, stream=None) -> dict:
+    def run(self, progress: bool = True, stream=None, on_step=None) -> dict:
         """Train up to ``config.steps``, writing into ``config.out``:
         ``log.jsonl``, ``samples/step_XXXXXX.png``, ``checkpoint.npz``, and at the end
         ``progress.png`` and ``losses.png``. Ctrl-C stops after the current step and saves.
+        ``on_step(trainer, stats)`` is called after each step (minigan/training/diagnostics.py).
         Returns a summary (steps done, seconds, steps/s, interrupted, last stats)."""
         cfg = self.config
         out = Path(cfg.out)
@@ -293,6 +295,8 @@ class GANTrainer:
                 rate = (self.step - start_step) / (time.perf_counter() - t0)
                 log.write({"step": self.step, **{k: round(v, 6) for k, v in stats.items()},
                            "steps_per_s": round(rate, 4)})
+                if on_step is not None:
+                    on_step(self, stats)
                 if bar:
                     bar.update(self.step, {"D": stats["d_loss"], "G": stats["g_loss"],
                                            "D(x)": stats["d_real"], "D(G(z))": stats["d_fake"]})

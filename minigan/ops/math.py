@@ -307,32 +307,32 @@ def _div_trunc(xp, a, b):
 
 class Remainder(Function):
     # a - floor(a / b) b (the sign of b, Python's rule);  d/da = 1, d/db = -floor(a / b)
+    @staticmethod
+    def rule(xp, a, b):
+        return xp.remainder(a, b)
+
+    quotient = staticmethod(_div_floor)
+
     def forward(self, a, b):
-        return backend.get_array_module(a).remainder(a, b)
+        return self.rule(backend.get_array_module(a), a, b)
 
     def backward(self, gy):
         a, b = self.inputs
         ga = E._unbroadcast(gy, a.shape) if self.needs_input_grad[0] else None
         gb = None
         if self.needs_input_grad[1]:
-            quotient = Tensor._wrap(_div_floor(backend.get_array_module(a.data), a.data, b.data))
+            quotient = Tensor._wrap(self.quotient(backend.get_array_module(a.data), a.data, b.data))
             gb = E._unbroadcast(-(gy * quotient), b.shape)
         return ga, gb
 
 
-class Fmod(Function):
+class Fmod(Remainder):
     # a - trunc(a / b) b (the sign of a, C's rule);  d/da = 1, d/db = -trunc(a / b)
-    def forward(self, a, b):
-        return backend.get_array_module(a).fmod(a, b)
+    @staticmethod
+    def rule(xp, a, b):
+        return xp.fmod(a, b)
 
-    def backward(self, gy):
-        a, b = self.inputs
-        ga = E._unbroadcast(gy, a.shape) if self.needs_input_grad[0] else None
-        gb = None
-        if self.needs_input_grad[1]:
-            quotient = Tensor._wrap(_div_trunc(backend.get_array_module(a.data), a.data, b.data))
-            gb = E._unbroadcast(-(gy * quotient), b.shape)
-        return ga, gb
+    quotient = staticmethod(_div_trunc)
 
 
 class RoundedDiv(Function):

@@ -36,27 +36,15 @@ def _reverse_cumsum_array(x, axis: int):
 
 
 class Cumsum(Function):
-    # y_j = sum_{i <= j} x_i;  gx = rcumsum(g)
-    def __init__(self, axis: int) -> None:
-        self.axis = axis
+    # y_j = sum_{i <= j} x_i;  gx = rcumsum(g)  (and the other way round with ``reverse``)
+    def __init__(self, axis: int, reverse: bool = False) -> None:
+        self.axis, self.reverse = axis, reverse
 
     def forward(self, x):
-        return _on_1d(_cumsum_array, x, self.axis)
+        return _on_1d(_reverse_cumsum_array if self.reverse else _cumsum_array, x, self.axis)
 
     def backward(self, gy):
-        return ReverseCumsum(self.axis)(gy)
-
-
-class ReverseCumsum(Function):
-    # y_k = sum_{j >= k} x_j;  gx = cumsum(g)
-    def __init__(self, axis: int) -> None:
-        self.axis = axis
-
-    def forward(self, x):
-        return _on_1d(_reverse_cumsum_array, x, self.axis)
-
-    def backward(self, gy):
-        return Cumsum(self.axis)(gy)
+        return Cumsum(self.axis, not self.reverse)(gy)
 
 
 def _scan_input(input: Any, dim: Any, dtype: Any, op: str) -> tuple[Tensor, int]:
@@ -107,7 +95,7 @@ class Cumprod(Function):
         if x.ndim == 0 or x.shape[self.axis] <= 1:
             return gy                                  # y = x
         if not bool((x.data == 0).any()):
-            return ReverseCumsum(self.axis)(gy * y) / x
+            return Cumsum(self.axis, reverse=True)(gy * y) / x
         if is_grad_enabled():                          # create_graph: the differentiable form
             return _cumprod_grad_quadratic(x, gy, self.axis)
         return Tensor._wrap(_cumprod_grad_with_zeros(x.data, y.data, gy.data, self.axis))

@@ -170,13 +170,22 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 # ============================================================================ max, min with a dim
 
 
-def _arg_extremum(op: str, input: Tensor, dim: Any, keepdim: bool):
-    x = input
+def _selection_dim(x: Tensor, dim: Any, op: str) -> int | None:
+    """The axis that max / min / median / mode select along, or None for a 0-d tensor
+    (its own result, at index 0); an empty dim has nothing to select."""
     axis = single_dim(dim, x.ndim, op)
-    if x.ndim and x.shape[axis] == 0:
+    if x.ndim == 0:
+        return None
+    if x.shape[axis] == 0:
         raise DimError(f"{op}: dim {dim} of the input of shape {x.shape} has size 0 "
                        f"(nothing to reduce)")
-    if x.ndim == 0:
+    return axis
+
+
+def _arg_extremum(op: str, input: Tensor, dim: Any, keepdim: bool):
+    x = input
+    axis = _selection_dim(x, dim, op)
+    if axis is None:
         return x, Tensor._wrap(np.zeros((), dtype=np.int64))
     xp = backend.get_array_module(x.data)
     # NumPy's argmax / argmin return the first extreme value, and the first NaN if any (PyTorch)
@@ -251,12 +260,10 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
     if dim is None:
         return Median()(input)
     x = input
-    axis = single_dim(dim, x.ndim, "median")
-    if x.ndim == 0:
+    axis = _selection_dim(x, dim, "median")
+    if axis is None:
         return median_result(x, Tensor._wrap(np.zeros((), dtype=np.int64)))
     n = x.shape[axis]
-    if n == 0:
-        raise DimError(f"median: dim {dim} of the input of shape {x.shape} has size 0")
     xp = backend.get_array_module(x.data)
     order = xp.argsort(x.data, axis=axis, kind="stable")        # NaN last
     position = xp.full(x.shape[:axis] + (1,) + x.shape[axis + 1:], (n - 1) // 2)
@@ -272,12 +279,10 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     index of its last occurrence, as PyTorch: ``(values, indices)``."""
     tensor_arg(input, "mode")
     x = input
-    axis = single_dim(dim, x.ndim, "mode")
-    if x.ndim == 0:
+    axis = _selection_dim(x, dim, "mode")
+    if axis is None:
         return mode_result(x, Tensor._wrap(np.zeros((), dtype=np.int64)))
     n = x.shape[axis]
-    if n == 0:
-        raise DimError(f"mode: dim {dim} of the input of shape {x.shape} has size 0")
     xp = backend.get_array_module(x.data)
     data = xp.moveaxis(x.data, axis, -1)
     order = xp.argsort(data, axis=-1, kind="stable")   # equal values: input order kept

@@ -25,22 +25,9 @@ import numpy as np
 from . import backend
 from .autograd import Tensor
 from .errors import ArgumentError, DTypeError
-from .ops.args import int_arg, size_arg, tensor_arg
+from .ops.args import dtype_arg, int_arg, size_arg, tensor_arg
 
 # ---------------------------------------------------------------------------- shared checks
-
-
-def _dtype(dtype: Any, default: Any, op: str) -> np.dtype:
-    """``dtype`` (a name, a NumPy dtype or type; None: ``default``) as a dtype minigan has."""
-    if dtype is None:
-        return np.dtype(default)
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise DTypeError(f"{op}: unknown dtype {dtype!r}") from None
-    if dt.kind not in "biuf":
-        raise DTypeError(f"{op}: dtype {dt} is not supported (bool, integers, float32, float64)")
-    return backend.check_float_dtype(dt, op)
 
 
 def _made(op: str, make, dtype: np.dtype, device: Any, requires_grad: bool) -> Tensor:
@@ -95,14 +82,14 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = "cpu",
     """The n x m identity matrix (m = n by default)."""
     n = int_arg(n, "eye", "n", 0)
     m = n if m is None else int_arg(m, "eye", "m", 0)
-    dt = _dtype(dtype, backend.get_default_dtype(), "eye")
+    dt = dtype_arg(dtype, "eye", backend.get_default_dtype())
     return _made("eye", lambda xp: xp.eye(n, m, dtype=dt), dt, device, requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = "cpu", requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor of ``size`` (whatever the memory held: fill it before use)."""
     shape = size_arg(size, "empty")
-    dt = _dtype(dtype, backend.get_default_dtype(), "empty")
+    dt = dtype_arg(dtype, "empty", backend.get_default_dtype())
     return _made("empty", lambda xp: xp.empty(shape, dtype=dt), dt, device, requires_grad)
 
 
@@ -121,7 +108,7 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = "cpu",
     PyTorch (``True`` -> bool, ``3`` -> int64, ``3.0`` -> the default float dtype)."""
     shape = size_arg((size,) if isinstance(size, (int, np.integer)) else size, "full")
     value = _number(fill_value, "full", "fill_value")
-    dt = _dtype(dtype, _fill_dtype(value), "full")
+    dt = dtype_arg(dtype, "full", _fill_dtype(value))
     return _made("full", lambda xp: _filled(xp, shape, value, dt), dt, device, requires_grad)
 
 
@@ -145,7 +132,7 @@ def arange(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None,
     start, end, step = (_number(v, op, name) for v, name in
                         ((start, "start"), (end, "end"), (step, "step")))
     integral = all(isinstance(v, int) for v in (start, end, step))
-    dt = _dtype(dtype, np.int64 if integral else backend.get_default_dtype(), op)
+    dt = dtype_arg(dtype, op, np.int64 if integral else backend.get_default_dtype())
     if not all(math.isfinite(v) for v in (start, end, step)):
         raise ArgumentError(f"{op}: start, end and step must be finite, got {start}, {end}, {step}")
     if dt.kind == "f":
@@ -200,7 +187,7 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
     op = "linspace"
     start, end = _number(start, op, "start"), _number(end, op, "end")
     steps = int_arg(steps, op, "steps", 0)
-    dt = _dtype(dtype, backend.get_default_dtype(), op)
+    dt = dtype_arg(dtype, op, backend.get_default_dtype())
     values = _spaced(float(start), float(end), steps, dt) if steps else np.zeros(0)
     if dt.kind in "iu":
         values = np.trunc(values)
@@ -215,7 +202,7 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any
     start, end = _number(start, op, "start"), _number(end, op, "end")
     base = float(_number(base, op, "base"))
     steps = int_arg(steps, op, "steps", 0)
-    dt = _dtype(dtype, backend.get_default_dtype(), op)
+    dt = dtype_arg(dtype, op, backend.get_default_dtype())
     if dt.kind == "f":
         lo, hi = float(dt.type(start)), float(dt.type(end))
         step = float(dt.type(end) - dt.type(start)) / (steps - 1) if steps > 1 else 0.0
@@ -259,7 +246,7 @@ def randint(*args: Any, size: Any = None, dtype: Any = None, device: Any = "cpu"
     shape = size_arg(size if isinstance(size, (tuple, list)) else (size,), op)
     if low >= high:
         raise ArgumentError(f"{op}: low ({low}) must be less than high ({high})")
-    dt = _dtype(dtype, np.int64, op)
+    dt = dtype_arg(dtype, op, np.int64)
     device = backend.normalize_device(device)
     return _made(op, lambda xp: backend.random_integers(low, high, shape, device), dt, device,
                  requires_grad)
@@ -268,7 +255,7 @@ def randint(*args: Any, size: Any = None, dtype: Any = None, device: Any = "cpu"
 def randperm(n: int, *, dtype: Any = None, device: Any = "cpu", requires_grad: bool = False) -> Tensor:
     """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
     n = int_arg(n, "randperm", "n", 0)
-    dt = _dtype(dtype, np.int64, "randperm")
+    dt = dtype_arg(dtype, "randperm", np.int64)
     device = backend.normalize_device(device)
     return _made("randperm", lambda xp: xp.asarray(backend.random_permutation(n, device)), dt,
                  device, requires_grad)
@@ -299,7 +286,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, dtype: Any = No
         if not std >= 0:
             raise ArgumentError(f"{op}: std must be >= 0, got {std}")
         shape = size_arg(size if isinstance(size, (tuple, list)) else (size,), op)
-        dt = _dtype(dtype, backend.get_default_dtype(), op)
+        dt = dtype_arg(dtype, op, backend.get_default_dtype())
         if dt.kind != "f":
             raise DTypeError(f"{op}: dtype must be floating, got {dt}")
         device = backend.normalize_device(device)
@@ -334,7 +321,7 @@ def _like(name: str, fill, floating: bool = False):
     def like(input: Tensor, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
         tensor_arg(input, name)
-        dt = _dtype(dtype, input.data.dtype, name)
+        dt = dtype_arg(dtype, name, input.data.dtype)
         if floating and dt.kind != "f":
             raise DTypeError(f"{name}: needs a floating dtype, got {dt}")
         where = input.device if device is None else device
@@ -366,6 +353,6 @@ def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any 
     converted to the input's dtype, as PyTorch: ``full_like(int_tensor, 7.5)`` holds 7)."""
     tensor_arg(input, "full_like")
     value = _number(fill_value, "full_like", "fill_value")
-    dt = _dtype(dtype, input.data.dtype, "full_like")
+    dt = dtype_arg(dtype, "full_like", input.data.dtype)
     return _made("full_like", lambda xp: _filled(xp, input.shape, value, dt), dt,
                  input.device if device is None else device, requires_grad)

@@ -81,5 +81,7 @@ def test_scan_errors_name_the_op():
         mg.cumsum(mg.ones(2, 3), 2)
     with pytest.raises(mg.DTypeError, match="cumprod: dim must be one int"):
         mg.cumprod(mg.ones(2, 3), (0, 1))
+    with pytest.raises(mg.DTypeError, match="cumsum: dim must be one int, got None"):
+        mg.cumsum(mg.ones(2, 3), None)
     with pytest.raises(mg.DTypeError, match="cumsum: input must be a Tensor"):
         mg.cumsum([1, 2], 0)

@@ -16,7 +16,7 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ..errors import ArgumentError, DTypeError
 from . import elementwise as E, reduce as R, shape as S
-from .args import normalize_axis, single_dim, tensor_arg
+from .args import dtype_arg, normalize_axis, single_dim, tensor_arg
 from .scan import cumprod
 
 
@@ -75,7 +75,7 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
     gradient is exact with zeros in the input (PyTorch's rule)."""
     tensor_arg(input, "prod")
     if dtype is not None:
-        input = E.cast(input, dtype)
+        input = E.cast(input, dtype_arg(dtype, "prod"))
     elif input.data.dtype.kind in "biu":
         input = Tensor._wrap(input.data.astype(np.int64))
     axis = None if dim is None else single_dim(dim, input.ndim, "prod")
@@ -251,7 +251,7 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
     tensor_arg(x, op)
     p = _ord(ord, op)
     if dtype is not None:
-        dt = np.dtype(dtype)
+        dt = dtype_arg(dtype, op)
         if dt.kind != "f" or (x.data.dtype.kind == "f" and dt.itemsize < x.data.dtype.itemsize):
             raise DTypeError(f"{op}: dtype must be floating and at least as wide as the "
                              f"input's ({x.data.dtype}), got {dt}")

@@ -14,7 +14,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, is_grad_enabled
 from . import elementwise as E, shape as S
-from .args import single_dim, tensor_arg
+from .args import dtype_arg, single_dim, tensor_arg
 
 # ============================================================================ cumsum
 
@@ -53,7 +53,7 @@ def _scan_input(input: Any, dim: Any, dtype: Any, op: str) -> tuple[Tensor, int]
     tensor_arg(input, op)
     axis = single_dim(dim, input.ndim, op)
     if dtype is not None:
-        input = E.cast(input, dtype)
+        input = E.cast(input, dtype_arg(dtype, op))
     elif input.data.dtype.kind in "biu" and input.data.dtype != np.int64:
         input = Tensor._wrap(input.data.astype(np.int64))
     return input, axis

@@ -64,22 +64,15 @@ def _log1p(xp, e):
     return u
 
 
-def _expm1(xp, z):
-    """exp(z) - 1 (a new array) by Kahan's trick, for the same reason as _log1p (NumPy's
-    expm1: 9.1 ms on 0.5M float32, exp 1.5 ms): u = exp(z) rounded, then (u - 1) z / log(u),
-    exact where u rounds to 1 (then z) and -1 where u underflows (below the smallest normal
-    float, where its few digits would spoil log(u))."""
-    u = xp.exp(z)
-    d = u - 1
-    one, zero = d == 0, u < np.finfo(u.dtype).tiny
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xp.log(u, out=u)
-        d *= xp.divide(z, u, out=u)
-    if one.any():
-        d[one] = z[one]
-    if zero.any():
-        d[zero] = -1
-    return d
+def _expm1_negative(xp, z):
+    """exp(z) - 1 for z <= 0 (a new array) as 2 t / (1 - t), t = tanh(z / 2): no cancellation
+    near 0 (t ~ z / 2) and 1 - t in [1, 2]. NumPy's expm1 is a scalar loop (9.1 ms on 0.5M
+    float32; tanh 1.7 ms, measured here)."""
+    t = z * 0.5
+    xp.tanh(t, out=t)
+    d = 1 - t
+    t *= 2
+    return xp.divide(t, d, out=t)
 
 
 def _softplus_parts(xp, z):
@@ -155,16 +148,18 @@ class ActivationGrad(Function):
 
 class Elementwise:
     """The math of one activation: ``f`` and ``df`` on arrays, ``d2f`` with Tensor ops.
-    ``forward`` and ``grad`` run f and gy * f' block by block in the cache (many passes,
-    few memory sweeps); an activation whose f' can reuse a pass of f (its exp, say)
-    overrides both and keeps that array from the forward for the first backward (``kept``)."""
+    ``forward`` and ``grad`` run f and gy * f' on the cores' parts of a big array (block by
+    block in the cache where ``cache_blocks``: for long chains of passes); an activation
+    whose f' can reuse a pass of f (its exp, say) overrides both and keeps that array from
+    the forward for the first backward (``kept``)."""
     kept = None
+    cache_blocks = False
 
     def forward(self, xp, x):
         def kernel(a):
             with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # (per thread)
                 return self.f(xp, a)
-        return backend.blockwise(kernel, x)
+        return backend.blockwise(kernel, x, cache_blocks=self.cache_blocks)
 
     def grad(self, xp, x, gy):
         def kernel(a, g):
@@ -172,7 +167,7 @@ class Elementwise:
                 d = self.df(xp, a)
             d *= g
             return d
-        return backend.blockwise(kernel, x, gy)
+        return backend.blockwise(kernel, x, gy, cache_blocks=self.cache_blocks)
 
     def take_kept(self):
         """The array kept by the forward, once (a second backward recomputes it)."""
@@ -240,12 +235,13 @@ class ELU(Elementwise):
         self.alpha, self.scale, self.input_scale = alpha, scale, input_scale
 
     # Both branches as sums of clipped parts (no where pass, ~3 ms on 0.5M floats, no exp
-    # overflow): f = scale max(x, 0) + scale alpha expm1(min(x, 0) c).
+    # overflow): f = scale max(x, 0) + scale alpha expm1(min(x, 0) c). With c > 0 (celu with a
+    # negative alpha is the exception) the argument of expm1 is <= 0.
     def f(self, xp, x):
         big = np.finfo(x.dtype).max
         negative = xp.clip(x, -big, 0)
         negative *= self.input_scale
-        y = _expm1(xp, negative)
+        y = _expm1_negative(xp, negative) if self.input_scale > 0 else xp.expm1(negative)
         y *= self.alpha * self.scale
         positive = xp.clip(x, 0, big)
         positive *= self.scale

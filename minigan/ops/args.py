@@ -95,10 +95,16 @@ def choice(value: Any, allowed: Iterable[Any], op: str, name: str) -> Any:
     return value
 
 
+_TENSOR: type | None = None
+
+
 def tensor_arg(x: Any, op: str, name: str = "input"):
     """``x`` if it is a Tensor, else a DTypeError naming the argument."""
-    from ..autograd import Tensor
-    if not isinstance(x, Tensor):
+    global _TENSOR
+    if _TENSOR is None:  # (imported once, on first use: an import per call cost 2 us)
+        from ..autograd import Tensor
+        _TENSOR = Tensor
+    if not isinstance(x, _TENSOR):
         raise DTypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
     return x
 

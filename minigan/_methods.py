@@ -35,6 +35,7 @@ def install() -> None:
     }.items():
         setattr(T, name, fn)
     _install_opsa(T)
+    _install_math_scans_sorting_predicates(T)
 
 
 def _install_opsa(T) -> None:
@@ -45,3 +46,23 @@ def _install_opsa(T) -> None:
     for name in ("repeat", "tile", "repeat_interleave", "chunk", "unbind", "flip", "roll",
                  "movedim", "moveaxis", "narrow", "swapaxes", "swapdims"):
         setattr(T, name, getattr(Re, name))
+
+
+def _install_math_scans_sorting_predicates(T) -> None:
+    """Methods of ops/math.py, scan.py, reductions.py, sort.py and logic.py (PyTorch's
+    names), and the ``%`` / ``//`` operators."""
+    from .ops import logic, math as M, reductions as Rd, scan, sort
+    T.__mod__, T.__rmod__ = M.remainder, _reflected(M.remainder)
+    T.__floordiv__, T.__rfloordiv__ = M.floor_divide, _reflected(M.floor_divide)
+    names = {M: ("sin cos tan asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan "
+                 "arcsinh arccosh arctanh log2 log10 log1p expm1 exp2 rsqrt reciprocal erf erfc "
+                 "square frac floor ceil round trunc fix sign sgn remainder fmod floor_divide div "
+                 "divide atan2 arctan2 hypot lerp"),
+             scan: "cumsum cumprod",
+             Rd: "prod logsumexp amax amin norm any all",
+             sort: "sort argsort topk max min median mode",
+             logic: ("isnan isinf isfinite isposinf isneginf isclose allclose equal logical_not "
+                     "logical_and logical_or logical_xor")}
+    for module, listed in names.items():
+        for name in listed.split():
+            setattr(T, name, getattr(module, name))

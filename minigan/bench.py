@@ -15,7 +15,7 @@ slower on convolutions and minigan's split kernels ~1.6x slower). Two clocks:
 
 The kernel case lists live with the per-family scripts in the checkout's ``benchmarks/``
 folder (conv_speed.py, norm_act_speed.py, linear_loss_speed.py, pool_resample_speed.py,
-attention_speed.py), which
+math_speed.py, attention_speed.py), which
 ``benchmarks/kernels.py`` and ``minigan bench`` import; the folder is not part of an
 installed wheel, and ``benchmarks_dir`` says so clearly when it is missing.
 """
@@ -278,6 +278,13 @@ def kernel_cases(torch, quick: bool = False) -> list[Case]:
         gy = rng.standard_normal(gy_shape).astype(np.float32)
         group = "resample" if name.startswith(("interpolate", "pad")) else "pool"
         cases.append(Case(group, name, *forward_backward_pair(torch, ours, theirs, inputs, gy)))
+    math_family = import_benchmark("math_speed")
+    for name, shape, ours, theirs, gy_shape in math_family._cases(torch):
+        if quick and not name.startswith(math_family.QUICK):
+            continue
+        x, gy = rng.standard_normal(shape).astype(np.float32), \
+            rng.standard_normal(gy_shape).astype(np.float32)
+        cases.append(Case("math", name, *forward_backward_pair(torch, ours, theirs, [(x, True)], gy)))
 
     attention = import_benchmark("attention_speed")
     sizes = argparse.Namespace(batch=64, tokens=16, width=128, heads=4)
@@ -306,7 +313,7 @@ def kernels_main(argv: list[str] | None = None) -> int:
                         help="only cases whose group or name contains one of these")
     parser.add_argument("--group", nargs="+", default=None,
                         help="only these groups (conv, norm, activation, linear, loss, "
-                             "embedding, pool, resample, attention)")
+                             "embedding, pool, resample, math, attention)")
     args = parser.parse_args(argv)
     try:
         import torch

@@ -19,3 +19,9 @@ from .ops.index import one_hot  # noqa: F401,E402
 from .ops.padding import pad  # noqa: F401,E402,F811
 from .ops.pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d  # noqa: F401,E402
 from .ops.resample import interpolate  # noqa: F401,E402
+# the activation family beyond relu/leaky_relu/tanh/sigmoid/gelu (ops/smooth.py, ops/piecewise.py)
+from .ops.smooth import celu, elu, glu, logsigmoid, mish, selu, silu, softplus, softsign  # noqa: F401,E402
+from .ops.piecewise import hardsigmoid, hardswish, hardtanh, prelu, relu6  # noqa: F401,E402
+# losses: nll (ops/loss.py, sharing cross_entropy's target handling), l1, smooth_l1, huber, kl_div
+from .ops.loss import nll_loss  # noqa: F401,E402
+from .ops.pointwise_loss import huber_loss, kl_div, l1_loss, smooth_l1_loss  # noqa: F401,E402

@@ -41,7 +41,8 @@ def test_run_table_prints_a_ratio_per_case():
 def test_kernel_cases_cover_both_sizes_and_run(torch):
     cases = bench.kernel_cases(torch, quick=True)
     groups = {c.group for c in cases}
-    assert {"conv", "norm", "activation", "linear", "loss", "pool", "resample", "attention"} <= groups
+    assert {"conv", "norm", "activation", "linear", "loss", "pool", "resample", "math",
+            "attention"} <= groups
     assert any("(64, 16, 128)" in c.name for c in cases)        # Transformer sizes too
     loss = next(c for c in cases if c.group == "loss")
     loss.ours()

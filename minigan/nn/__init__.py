@@ -2,6 +2,10 @@
 state_dict maps one to one onto the equivalent PyTorch model."""
 from . import init  # noqa: F401
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401
+from .activation import (CELU, ELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid,  # noqa: F401
+                         Mish, PReLU, ReLU6, SiLU, Softplus, Softsign)
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss,  # noqa: F401
+                   L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
 from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
 from .dropout import Dropout  # noqa: F401

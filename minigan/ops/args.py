@@ -56,7 +56,7 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
 def single_dim(dim: Any, ndim: int, op: str) -> int:
     """One dim (an int, maybe negative) as a non-negative axis of a tensor with ``ndim`` dims
     (0 for a 0-d tensor)."""
-    if isinstance(dim, (list, tuple)):
+    if dim is None or isinstance(dim, (list, tuple)):
         raise DTypeError(f"{op}: dim must be one int, got {dim!r}")
     axes = normalize_axis(dim, ndim, op)
     return axes[0] if axes else 0
@@ -95,10 +95,16 @@ def choice(value: Any, allowed: Iterable[Any], op: str, name: str) -> Any:
     return value
 
 
+_TENSOR: type | None = None
+
+
 def tensor_arg(x: Any, op: str, name: str = "input"):
     """``x`` if it is a Tensor, else a DTypeError naming the argument."""
-    from ..autograd import Tensor
-    if not isinstance(x, Tensor):
+    global _TENSOR
+    if _TENSOR is None:  # (imported once, on first use: an import per call cost 2 us)
+        from ..autograd import Tensor
+        _TENSOR = Tensor
+    if not isinstance(x, _TENSOR):
         raise DTypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
     return x
 
@@ -167,3 +173,15 @@ def flag(value: Any, op: str, name: str, allow_none: bool = False):
                                               and value in (0, 1)):
         return bool(value)
     raise DTypeError(f"{op}: {name} must be True or False, got {value!r} ({type(value).__name__})")
+def dtype_arg(dtype: Any, op: str, default: Any = None) -> np.dtype:
+    """``dtype`` (a name such as ``"float32"`` / ``mg.float32``, a NumPy dtype or type) as a
+    dtype minigan has: bool, an integer type, float32 or float64 (None: ``default``)."""
+    if dtype is None:
+        return np.dtype(default)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"{op}: unknown dtype {dtype!r}") from None
+    if dt.kind not in "biuf" or (dt.kind == "f" and dt not in (np.float32, np.float64)):
+        raise DTypeError(f"{op}: dtype {dt} is not supported (bool, integers, float32, float64)")
+    return dt

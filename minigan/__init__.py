@@ -40,6 +40,28 @@ from .ops.shape import (broadcast_to, clone, concat, expand, flatten, getitem, p
                         reshape, split, squeeze, stack, t, to_device, transpose, unflatten,
                         unsqueeze)
 from .serialization import load, save
+# indexing, rearranging, einsum (the opsa block)
+from .ops.einsum import einsum
+from .ops.index import (gather, index_select, masked_fill, masked_select, nonzero, scatter,
+                        scatter_add, take_along_dim, tril, triu)
+from .ops.rearrange import (chunk, flip, movedim, moveaxis, narrow, repeat_interleave, roll,
+                            swapaxes, swapdims, tile, unbind)
+# PyTorch's names for the ops of ops/math.py, scan.py, reductions.py, sort.py, logic.py and
+# the factories of factories.py (whose full / arange / randint / *_like supersede creation.py's)
+from .ops.math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
+                       asin, asinh, atan, atan2, atanh, ceil, cos, cosh, div, divide, erf, erfc,
+                       exp2, expm1, fix, floor, floor_divide, fmod, frac, hypot, lerp, log10,
+                       log1p, log2, reciprocal, remainder, round, rsqrt, sgn, sign, sin, sinh,
+                       square, tan, trunc, true_divide)
+from .ops.activation import sigmoid, tanh
+from .ops.scan import cumprod, cumsum
+from .ops.reductions import all, amax, amin, any, logsumexp, norm, prod
+from .ops.sort import argsort, max, median, min, mode, sort, topk
+from . import linalg
+from .ops.logic import (allclose, equal, isclose, isfinite, isinf, isnan, isneginf, isposinf,
+                        logical_and, logical_not, logical_or, logical_xor)
+from .factories import (arange, empty, empty_like, eye, full, full_like, linspace, logspace,
+                        normal, ones_like, rand_like, randint, randn_like, randperm, zeros_like)
 from . import _methods
 
 _methods.install()

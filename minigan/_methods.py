@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 from .autograd import Tensor, inplace
 from .ops import activation as A, attention as At, elementwise as E, linalg as L, reduce as R
-from .ops import shape as S
+from .ops import index as I, logic, math as M, rearrange as Re, reductions as Rd, scan, shape as S
+from .ops import sort
 
 
 def _reflected(fn: Callable) -> Callable:
@@ -23,7 +24,7 @@ def _blocks() -> list[dict[str, Callable]]:
     """Method name -> function taking the tensor first; one dict per op family."""
     elementwise = {
         "add": E.add, "sub": E.sub, "subtract": E.sub, "mul": E.mul, "multiply": E.mul,
-        "div": E.div, "divide": E.div, "true_divide": E.div, "neg": E.neg, "negative": E.neg,
+        "neg": E.neg, "negative": E.neg,
         "abs": E.abs, "exp": E.exp, "log": E.log, "sqrt": E.sqrt, "pow": E.pow,
         "clamp": E.clamp, "clip": E.clamp, "maximum": E.maximum, "minimum": E.minimum,
         "eq": E.eq, "ne": E.ne, "lt": E.lt, "le": E.le, "gt": E.gt, "ge": E.ge,
@@ -34,26 +35,43 @@ def _blocks() -> list[dict[str, Callable]]:
         "softmax": At.softmax, "log_softmax": At.log_softmax,
     }
     reduction = {
-        "sum": R.sum, "mean": R.mean, "max": R.max, "min": R.min, "var": R.var, "std": R.std,
+        "sum": R.sum, "mean": R.mean, "var": R.var, "std": R.std,
         "argmax": R.argmax, "argmin": R.argmin,
     }
     linalg = {"matmul": L.matmul, "mm": L.mm}
     shape = {
         "reshape": S.reshape, "view": S.reshape, "flatten": S.flatten, "unflatten": S.unflatten,
-        "transpose": S.transpose, "swapaxes": S.transpose, "swapdims": S.transpose,
-        "permute": S.permute, "t": S.t, "squeeze": S.squeeze, "unsqueeze": S.unsqueeze,
+        "transpose": S.transpose, "permute": S.permute, "t": S.t, "squeeze": S.squeeze,
+        "unsqueeze": S.unsqueeze,
         "expand": S.expand, "expand_as": S.expand_as, "broadcast_to": S.broadcast_to,
         "split": S.split, "clone": S.clone, "contiguous": S.contiguous,
         "view_as": lambda self, other: S.reshape(self, other.shape),
         "reshape_as": lambda self, other: S.reshape(self, other.shape),
     }
-    return [elementwise, activation, reduction, linalg, shape]
+    # indexing and rearranging (ops/index.py, ops/rearrange.py)
+    indexing = _named(I, "gather scatter scatter_add index_select take_along_dim masked_fill "
+                         "masked_select tril triu nonzero")
+    rearranging = _named(Re, "repeat tile repeat_interleave chunk unbind flip roll movedim "
+                             "moveaxis narrow swapaxes swapdims")
+    # math, scans, reductions, sorting, predicates (ops/math.py, scan.py, reductions.py,
+    # sort.py, logic.py)
+    math = _named(M, "sin cos tan asin acos atan sinh cosh asinh acosh atanh arcsin arccos "
+                     "arctan arcsinh arccosh arctanh log2 log10 log1p expm1 exp2 rsqrt "
+                     "reciprocal erf erfc square frac floor ceil round trunc fix sign sgn "
+                     "remainder fmod floor_divide div divide true_divide atan2 arctan2 hypot lerp")
+    scans = _named(scan, "cumsum cumprod")
+    reductions = _named(Rd, "prod logsumexp amax amin norm any all")
+    sorting = _named(sort, "sort argsort topk max min median mode")
+    predicates = _named(logic, "isnan isinf isfinite isposinf isneginf isclose allclose equal "
+                               "logical_not logical_and logical_or logical_xor")
+    return [elementwise, activation, reduction, linalg, shape, indexing, rearranging, math,
+            scans, reductions, sorting, predicates]
 
 
 def _inplace_blocks() -> list[dict[str, Callable]]:
     """In-place method name -> the out-of-place function whose result is written back."""
     elementwise = {
-        "add_": E.add, "sub_": E.sub, "mul_": E.mul, "div_": E.div, "pow_": E.pow,
+        "add_": E.add, "sub_": E.sub, "mul_": E.mul, "div_": M.div, "pow_": E.pow,
         "neg_": E.neg, "abs_": E.abs, "exp_": E.exp, "log_": E.log, "sqrt_": E.sqrt,
         "clamp_": E.clamp, "clip_": E.clamp,
     }
@@ -94,6 +112,8 @@ def install() -> None:
     T.__truediv__, T.__rtruediv__ = E.div, _reflected(E.div)
     T.__pow__, T.__rpow__ = E.pow, _reflected(E.pow)
     T.__matmul__, T.__rmatmul__ = L.matmul, _reflected(L.matmul)
+    T.__mod__, T.__rmod__ = M.remainder, _reflected(M.remainder)
+    T.__floordiv__, T.__rfloordiv__ = M.floor_divide, _reflected(M.floor_divide)
     T.__neg__ = E.neg
     T.__abs__ = E.abs
     T.__eq__, T.__ne__, T.__lt__, T.__le__, T.__gt__, T.__ge__ = (
@@ -112,3 +132,8 @@ def install() -> None:
     for dunder, name in _OPERATORS.items():
         setattr(T, dunder, getattr(T, name))
     T.zero_, T.fill_, T.copy_ = S.zero_, S.fill_, S.copy_
+
+
+def _named(module, names: str) -> dict[str, Callable]:
+    """A block of methods that share their function's name in ``module``."""
+    return {name: getattr(module, name) for name in names.split()}

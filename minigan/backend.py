@@ -287,24 +287,34 @@ def scatter_add(target, index, values) -> None:
 BLOCK_ELEMENTS = 1 << 16
 
 
-def blockwise(fn, x):
-    """``fn(x)`` for an elementwise ``fn`` that makes many passes and temporaries (erf is
-    ~60 NumPy calls), computed block by block on the CPU so each pass reads the cache, not
-    memory (erf on 0.5M float32, one thread: 6.7 -> 4.7 ms). A big job is shared between
-    threads as one part each instead (run_in_parts): small blocks on two threads spend
-    their time handing the GIL back and forth (4.2 ms; one part each: 3.0 ms). One call on
-    the GPU, for small or non-contiguous arrays."""
-    if is_cupy_array(x) or x.size <= 2 * BLOCK_ELEMENTS or not x.flags.c_contiguous:
-        return fn(x)
-    flat = x.reshape(-1)
+def blockwise(fn, x, *others, cache_blocks: bool = True):
+    """``fn(x, *others)`` for an elementwise ``fn`` that makes many passes and temporaries
+    (erf is ~60 NumPy calls), computed block by block on the CPU so each pass reads the
+    cache, not memory (erf on 0.5M float32, one thread: 6.7 -> 4.7 ms). A big job is shared
+    between threads as one part each instead (run_in_parts): small blocks on two threads
+    spend their time handing the GIL back and forth (4.2 ms; one part each: 3.0 ms). One
+    call on the GPU, for small or non-contiguous arrays. ``others`` (the upstream gradient
+    of a fused backward, say) must have x's shape; the result has x's dtype.
+    ``cache_blocks=False`` only shares a big job between the threads: for a few cheap passes
+    (clip, compare, multiply) the blocks' calls and copy cost more than the cache saves
+    (hardtanh's backward on 0.5M floats, one thread: 0.35 ms whole, 0.76 ms in blocks)."""
+    arrays = (x,) + others
+    if is_cupy_array(x) or x.size <= 2 * BLOCK_ELEMENTS or not all(
+            a.flags.c_contiguous and a.shape == x.shape for a in arrays):
+        return fn(*arrays)
+    workers = cpu_workers() if x.size >= ELEMENTWISE_PARALLEL_MIN else 1
+    if not cache_blocks and workers == 1:
+        return fn(*arrays)
+    flats = [a.reshape(-1) for a in arrays]
+    flat = flats[0]
     out = np.empty_like(flat)
-    workers = cpu_workers() if flat.size >= ELEMENTWISE_PARALLEL_MIN else 1
-    block = max(BLOCK_ELEMENTS, -(-flat.size // workers))
+    block = -(-flat.size // workers) if not cache_blocks else \
+        max(BLOCK_ELEMENTS, -(-flat.size // workers))
     starts = range(0, flat.size, block)
 
     def blocks(part: slice) -> None:
         for i in starts[part]:
-            out[i:i + block] = fn(flat[i:i + block])
+            out[i:i + block] = fn(*(f[i:i + block] for f in flats))
     run_in_parts(blocks, len(starts), flat.size, x, ELEMENTWISE_PARALLEL_MIN)
     return out.reshape(x.shape)
 

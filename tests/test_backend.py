@@ -163,7 +163,8 @@ def test_factories(device):
     assert mg.zeros((2, 3), device=device).numpy().sum() == 0
     assert mg.ones([4], device=device).numpy().sum() == 4
     assert mg.full(3, 2.5, device=device).tolist() == [2.5] * 3
-    assert mg.full((1, 2), 7, device=device).dtype == np.float32
+    assert mg.full((1, 2), 7.0, device=device).dtype == np.float32
+    assert mg.full((1, 2), 7, device=device).dtype == np.int64      # an int fill: int64, as PyTorch
     x = mg.randn(2, 3, device=device, requires_grad=True)
     assert x.requires_grad and x.device == dev and x.is_leaf
     u = mg.rand(1000, device=device).numpy()

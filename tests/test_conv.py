@@ -326,7 +326,7 @@ def _z(*shape, dtype=np.float32):
     (lambda: F.conv2d(_z(2, 3, 8, 8), _z(4, 3, 3, 3), stride=0), r"conv2d: stride must be >= 1"),
     (lambda: F.conv2d(_z(2, 3, 8, 8), _z(4, 3, 3, 3), padding=-1), r"conv2d: padding must be >= 0"),
     (lambda: F.conv2d(_z(2, 3, 8, 8), _z(4, 3, 3, 3), stride=(1, 2, 3)),
-     r"conv2d: stride must be an int or a pair"),
+     r"conv2d: stride must be an int or 2 ints"),
     (lambda: F.conv_transpose2d(_z(2, 3, 4, 4), _z(3, 2, 3, 3), stride=2, output_padding=2),
      r"conv_transpose2d: output_padding \(2, 2\) must be smaller than either stride \(2, 2\) "
      r"or dilation \(1, 1\)"),

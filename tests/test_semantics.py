@@ -70,8 +70,8 @@ def test_mean_var_std_of_integers_are_refused_as_pytorch(torch):
 
 def test_mean_over_an_empty_dim_tuple_reduces_everything(torch):
     a = np.arange(6.0).reshape(2, 3)
-    for fn in ("sum", "mean", "var", "std", "max", "min"):
-        tfn = {"max": torch.amax, "min": torch.amin}.get(fn, getattr(torch, fn))
+    for fn in ("sum", "mean", "var", "std", "amax", "amin"):
+        tfn = getattr(torch, fn)
         for keepdim in (False, True):
             y = getattr(mg, fn)(mg.tensor(a), dim=(), keepdim=keepdim)
             ty = tfn(torch.tensor(a), dim=(), keepdim=keepdim)

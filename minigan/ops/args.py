@@ -58,7 +58,7 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
 def single_dim(dim: Any, ndim: int, op: str) -> int:
     """One dim (an int, maybe negative) as a non-negative axis of a tensor with ``ndim`` dims
     (0 for a 0-d tensor)."""
-    if isinstance(dim, (list, tuple)):
+    if dim is None or isinstance(dim, (list, tuple)):
         raise DTypeError(f"{op}: dim must be one int, got {dim!r}")
     axes = normalize_axis(dim, ndim, op)
     return axes[0] if axes else 0
@@ -126,15 +126,6 @@ def numeric_tensor(x: Any, op: str, name: str = "input"):
     return x
 
 
-def broadcast_shapes(op: str, *shapes: tuple) -> tuple:
-    """The shape that ``shapes`` broadcast to, or a ShapeError naming the op and them."""
-    try:
-        return tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        raise ShapeError(f"{op}: shapes {', '.join(map(str, shapes))} do not broadcast "
-                         f"together") from None
-
-
 def float_tensor(x: Any, op: str, name: str = "input"):
     """``x`` if it is a floating Tensor (float32 or float64)."""
     tensor_arg(x, op, name)
@@ -143,3 +134,73 @@ def float_tensor(x: Any, op: str, name: str = "input"):
                          f"got {x.data.dtype}")
     return x
 
+
+# ---------------------------------------------------------------------------- indices, masks, shapes
+
+
+def index_tensor(x: Any, op: str, name: str = "index"):
+    """``x`` if it is an integer Tensor (int32 or int64, as PyTorch's index arguments)."""
+    tensor_arg(x, op, name)
+    if x.data.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: {name} must be an integer tensor (int64 or int32), "
+                         f"got {x.data.dtype}")
+    return x
+
+
+def bool_tensor(x: Any, op: str, name: str = "mask"):
+    """``x`` if it is a boolean Tensor (PyTorch's masks are bool, never 0/1 integers)."""
+    tensor_arg(x, op, name)
+    if x.data.dtype != np.bool_:
+        raise DTypeError(f"{op}: {name} must be a bool tensor, got {x.data.dtype}")
+    return x
+
+
+def same_device(op: str, x: Any, other: Any, name: str = "index") -> None:
+    """A DeviceError unless the Tensors ``x`` and ``other`` (named ``name``) share a device."""
+    from ..errors import DeviceError
+    if x.device != other.device:
+        raise DeviceError(f"{op}: input is on {x.device} but {name} is on {other.device}")
+
+
+def broadcast_shapes(op: str, *shapes: tuple) -> tuple:
+    """The shape that ``shapes`` broadcast to, or a ShapeError naming them."""
+    from ..errors import ShapeError
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ShapeError(f"{op}: shapes {', '.join(map(str, shapes))} do not broadcast "
+                         f"together") from None
+
+
+def bounded_indices(index, size: int, op: str, what: str) -> None:
+    """A DimError unless every value of the integer array ``index`` lies in [0, size)."""
+    if index.size == 0:
+        return
+    low, high = int(index.min()), int(index.max())
+    if low < 0 or high >= size:
+        bad = low if low < 0 else high
+        raise DimError(f"{op}: index {bad} is out of bounds for {what} with size {size}")
+
+
+def flag(value: Any, op: str, name: str, allow_none: bool = False):
+    """A bool option (True/False; 0 and 1 pass as in Python), or None where ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer))
+                                              and value in (0, 1)):
+        return bool(value)
+    raise DTypeError(f"{op}: {name} must be True or False, got {value!r} ({type(value).__name__})")
+
+
+def dtype_arg(dtype: Any, op: str, default: Any = None) -> np.dtype:
+    """``dtype`` (a name such as ``"float32"`` / ``mg.float32``, a NumPy dtype or type) as a
+    dtype minigan has: bool, an integer type, float32 or float64 (None: ``default``)."""
+    if dtype is None:
+        return np.dtype(default)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"{op}: unknown dtype {dtype!r}") from None
+    if dt.kind not in "biuf" or (dt.kind == "f" and dt not in (np.float32, np.float64)):
+        raise DTypeError(f"{op}: dtype {dt} is not supported (bool, integers, float32, float64)")
+    return dt

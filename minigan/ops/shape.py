@@ -527,17 +527,11 @@ class Pad(Function):
         return getitem(gy, index)
 
 
-def pad(x: Tensor, pad: Sequence[int], value: float = 0.0) -> Tensor:
-    """Constant padding as ``torch.nn.functional.pad``: ``pad`` lists (before, after) pairs
-    starting from the LAST dim, e.g. (left, right, top, bottom) for an image."""
-    pad = [int(p) for p in pad]
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad: needs pairs for at most {x.ndim} dims, got {pad} for {x.shape}")
-    if any(p < 0 for p in pad):
-        raise ValueError(f"pad: negative padding {pad} is not supported")
-    pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)]
-    widths = tuple([(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1])
-    return Pad(widths, value)(x)
+def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """``torch.nn.functional.pad``: constant, reflect, replicate or circular padding; the
+    modes and negative (cropping) amounts live in ops/padding.py."""
+    from .padding import pad as pad_any  # padding.py builds on Pad above
+    return pad_any(x, pad, mode, value)
 
 
 # ============================================================================ devices

@@ -117,22 +117,22 @@ def float_input(x: Any, op: str, name: str = "input"):
     return Tensor._wrap(x.data.astype(backend.get_default_dtype()))
 
 
+def _of_kind(x: Any, op: str, name: str, kinds: str, wanted: str):
+    """``x`` if it is a Tensor whose dtype kind is one of ``kinds``, else a DTypeError."""
+    tensor_arg(x, op, name)
+    if x.data.dtype.kind not in kinds:
+        raise DTypeError(f"{op}: {name} must be {wanted}, got {x.data.dtype}")
+    return x
+
+
 def numeric_tensor(x: Any, op: str, name: str = "input"):
     """``x`` if it is a Tensor of numbers (not bool: PyTorch implements few ops for bool)."""
-    tensor_arg(x, op, name)
-    if x.data.dtype.kind not in "iuf":
-        raise DTypeError(f"{op}: not implemented for {x.data.dtype} tensors ({name} of shape "
-                         f"{tuple(x.data.shape)})")
-    return x
+    return _of_kind(x, op, name, "iuf", "a tensor of numbers (not bool)")
 
 
 def float_tensor(x: Any, op: str, name: str = "input"):
     """``x`` if it is a floating Tensor (float32 or float64)."""
-    tensor_arg(x, op, name)
-    if x.data.dtype.kind != "f":
-        raise DTypeError(f"{op}: {name} must be a floating tensor (float32 or float64), "
-                         f"got {x.data.dtype}")
-    return x
+    return _of_kind(x, op, name, "f", "a floating tensor (float32 or float64)")
 
 
 # ---------------------------------------------------------------------------- indices, masks, shapes
@@ -140,19 +140,12 @@ def float_tensor(x: Any, op: str, name: str = "input"):
 
 def index_tensor(x: Any, op: str, name: str = "index"):
     """``x`` if it is an integer Tensor (int32 or int64, as PyTorch's index arguments)."""
-    tensor_arg(x, op, name)
-    if x.data.dtype.kind not in "iu":
-        raise DTypeError(f"{op}: {name} must be an integer tensor (int64 or int32), "
-                         f"got {x.data.dtype}")
-    return x
+    return _of_kind(x, op, name, "iu", "an integer tensor (int64 or int32)")
 
 
 def bool_tensor(x: Any, op: str, name: str = "mask"):
     """``x`` if it is a boolean Tensor (PyTorch's masks are bool, never 0/1 integers)."""
-    tensor_arg(x, op, name)
-    if x.data.dtype != np.bool_:
-        raise DTypeError(f"{op}: {name} must be a bool tensor, got {x.data.dtype}")
-    return x
+    return _of_kind(x, op, name, "b", "a bool tensor")
 
 
 def same_device(op: str, x: Any, other: Any, name: str = "index") -> None:

@@ -25,8 +25,8 @@ if BLAS_SPIN_LIMITED:
 from . import backend  # noqa: E402  (NumPy loads here, after the setting above)
 from .autograd import (Function, Tensor, as_tensor, enable_grad, grad, is_grad_enabled, no_grad,
                        set_grad_enabled, tensor)
-from .backend import (get_default_dtype, get_rng_state, manual_seed, set_default_dtype,
-                      set_rng_state)
+from .backend import (Generator, default_generator, get_default_dtype, get_rng_state,
+                      manual_seed, set_default_dtype, set_rng_state, use_generator)
 from .creation import (arange, full, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        zeros, zeros_like)
 from .errors import (ArgumentError, CheckpointError, DeviceError, DimError, DTypeError,

@@ -24,28 +24,6 @@ except Exception:  # ImportError, or a CuPy that cannot load its CUDA libraries
 SUPPORTED_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _keep_freed_memory() -> bool:
-    """Tell glibc's malloc to serve every allocation from its heap and keep freed memory
-    (up to 256 MB at the top) instead of returning it to the OS. By default blocks over
-    32 MB are mmap-ed fresh each time, and the kernel zero-fills every page on first touch:
-    a training step allocates several 20-40 MB im2col / GEMM buffers, and a fresh 40 MB
-    array cost ~5 ms of page faults. Measured on DCGAN-28 (batch 64, 1 thread): the step
-    got ~7% faster, peak RSS grew ~10 MB. Process-wide (it also speeds up other libraries
-    in the process); Linux/glibc only; ``MINIGAN_MALLOPT=0`` turns it off."""
-    import os
-    import sys
-    if os.environ.get("MINIGAN_MALLOPT", "1") == "0" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_max = -1, -4  # from glibc's malloc.h
-        return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 256 << 20))
-    except (OSError, AttributeError):  # not glibc (musl, ...): leave the allocator alone
-        return False
-
-
-MALLOPT_APPLIED = _keep_freed_memory()
 _default_dtype = np.dtype(np.float32)
 
 

@@ -8,7 +8,7 @@ import platform
 import sys
 from typing import Sequence
 
-from . import BLAS_SPIN_LIMITED, __version__, backend
+from . import __version__, backend
 
 
 class CliError(Exception):
@@ -39,14 +39,13 @@ def blas_name() -> str:
 
 def cmd_info(args: argparse.Namespace) -> int:
     import numpy as np
+    from .process import process_settings
+    settings = process_settings()
     print(f"minigan {__version__}")
     print(f"Python  {platform.python_version()} ({platform.machine()})")
     print(f"NumPy   {np.__version__}, BLAS: {blas_name()}")
-    spin = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
-    print("        OpenBLAS thread spin: " + (
-        "cut to 2^4 cycles by minigan" if BLAS_SPIN_LIMITED else
-        f"OPENBLAS_THREAD_TIMEOUT={spin} (set before minigan)" if spin else
-        "OpenBLAS default (NumPy was imported before minigan)"))
+    print(f"process malloc: {settings['malloc']}")
+    print(f"        OpenBLAS: {settings['blas_spin']}")
     cupy = backend._cupy
     print(f"CuPy    {cupy.__version__ if cupy is not None else 'not installed'}")
     devices = ["cpu"]
@@ -326,6 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``minigan`` command with ``argv`` (the arguments after ``minigan``).
+
+    As the ``minigan`` program (``argv`` None: it reads ``sys.argv``) it owns its process and
+    applies :func:`minigan.tune_process` first (``MINIGAN_MALLOPT=0`` leaves malloc alone).
+    Called from Python with a list, it leaves the process as it is."""
+    if argv is None:
+        from .process import tune_process
+        tune_process(malloc=os.environ.get("MINIGAN_MALLOPT", "1") != "0")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -212,7 +212,7 @@ def test_foreign_checkpoint_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match="'something-else' checkpoint; expected a 'dcgan28'"):
         GANTrainer.from_checkpoint(tmp_path / "x.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(CheckpointError, match="not a readable minigan checkpoint"):
+    with pytest.raises(CheckpointError, match="not a valid minigan checkpoint: a text file"):
         load_checkpoint(tmp_path / "junk.npz", "dcgan28")
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "nowhere.npz", "dcgan28")

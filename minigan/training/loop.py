@@ -69,6 +69,7 @@ import numpy as np
 
 from .. import backend, images
 from ..backend import Generator, use_generator
+from ..errors import CheckpointError
 from .checkpoint import load_checkpoint, save_checkpoint
 from .options import check_float, check_int
 from .progress import JsonLog, ProgressBar, read_log
@@ -210,8 +211,17 @@ class Trainer:
             raise TypeError(f"from_checkpoint: a resumed run keeps its settings; these cannot "
                             f"change: {unknown}")
         state = load_checkpoint(path, cls.CHECKPOINT_KIND)
-        trainer = cls(cls.CONFIG_CLASS.from_json(str(state["config"]), **overrides))
-        trainer.load_state_dict(state)
+        try:
+            config = cls.CONFIG_CLASS.from_json(str(state["config"]), **overrides)
+        except (KeyError, TypeError, ValueError) as exc:  # json's errors are ValueErrors
+            raise CheckpointError(f"{path}: a {cls.CHECKPOINT_KIND!r} checkpoint without a "
+                                  f"readable config ({type(exc).__name__}: {exc})") from None
+        trainer = cls(config)
+        try:
+            trainer.load_state_dict(state)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: a {cls.CHECKPOINT_KIND!r} checkpoint with missing or "
+                                  f"broken entries ({type(exc).__name__}: {exc})") from None
         return trainer
 
     # ------------------------------------------------------------------------ Ctrl-C

@@ -54,6 +54,8 @@ def check_folder_path(path: str | Path, option: str, given: Path | None = None) 
     """A folder a command will write into: not a file, no file among its parents, not in the
     package, and (as far as can be told without creating it) writable. ``given``: the path
     the user gave, when ``path`` is the folder of a file."""
+    if not str(path).strip():
+        raise CliError(f"{option}: the path is empty")
     path = Path(path)
     shown = given or path
     refuse_package_path(shown, option)
@@ -71,6 +73,8 @@ def check_folder_path(path: str | Path, option: str, given: Path | None = None) 
 def check_file_path(path: str | Path, option: str, overwrite: bool = True) -> Path:
     """A file a command will write: not a folder, its folder creatable, not in the package;
     an existing file only with ``overwrite``."""
+    if not str(path).strip():
+        raise CliError(f"{option}: the path is empty")
     path = Path(path)
     refuse_package_path(path, option)
     if path.is_dir():
@@ -94,6 +98,9 @@ def make_folder(path: Path, option: str) -> Path:
 
 
 def check_input_folder(path: str | Path, option: str) -> Path:
+    """A folder a command reads: given, and not a file (a missing one is the reader's to say)."""
+    if not str(path).strip():
+        raise CliError(f"{option}: the path is empty")
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise CliError(f"{option} {path}: is a file, not a folder")
@@ -215,6 +222,9 @@ def start_or_resume(trainer_class, args: argparse.Namespace, make_trainer: Calla
         if fixed:
             names = ", ".join("--" + n.replace("_", "-") for n in fixed)
             raise CliError(f"--resume continues a run with its own settings; drop {names}")
+        if args.device is not None:
+            with option_errors("--device"):
+                backend.normalize_device(args.device)
         path = Path(args.resume)
         run_dir = path if path.is_dir() else path.parent
         out = Path(args.out) if args.out else run_dir
@@ -438,7 +448,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"Frechet distance  {scores.frechet:.3f}   (to the 1000 held-out digits; "
           f"real training digits score {reference.frechet:.3f})")
     print(f"confidence        {scores.confidence:.3f}   (real digits: {reference.confidence:.3f})")
-    print(f"class coverage    {scores.coverage:.3f}   (1 = all ten digits equally; "
+    print(f"class coverage    {scores.coverage + 0.0:.3f}   (1 = all ten digits equally; "
           f"predicted classes {hist})")
     return 0
 
@@ -476,6 +486,8 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     from . import selfcheck
     with option_errors("--device"):
         device = backend.normalize_device(args.device)
+    if args.seed < 0:
+        raise CliError(f"--seed: must be >= 0, got {args.seed}")
     checks = selfcheck.select(args.op)
     if not checks:
         names = ", ".join(c.name for c in selfcheck.CHECKS)

@@ -231,12 +231,37 @@ def test_cuda_without_cupy(work, capsys, command):
                               "--device", "not available", "pip install")
 
 
+@pytest.mark.skipif(backend.cuda_status() is None, reason="CUDA is usable here")
+def test_resume_on_a_missing_device_names_device(run_dir, capsys):
+    before = snapshot(run_dir)
+    fails(capsys, ["train", "--resume", run_dir, "--steps", "3", "--device", "cuda"], "--device")
+    assert snapshot(run_dir) == before
+
+
+def test_empty_paths(work, capsys):
+    fails_and_changes_nothing(capsys, work, ["train", *TINY, "--out", ""], "--out", "empty")
+    fails_and_changes_nothing(capsys, work, ["train", *TINY, "--data", "", "--out", "r"],
+                              "--data", "empty")
+    fails_and_changes_nothing(capsys, work, ["train", "classifier", "--out", ""], "--out", "empty")
+
+
+def test_a_log_line_cut_short_by_a_crash_does_not_stop_a_resume(run_dir, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    with open(copy / "log.jsonl", "a") as log:
+        log.write('{"step": 3, "d_lo')      # killed in the middle of a write
+    assert main(["train", "--resume", str(copy), "--steps", "3", "--quiet"]) == 0
+    from minigan.training.progress import read_log
+    assert [r["step"] for r in read_log(copy / "log.jsonl")] == [1, 2, 3]
+
+
 def test_usage_errors_are_one_line(capsys):
     fails(capsys, ["train", "--no-such-option"], "unrecognized arguments", "--help")
     fails(capsys, ["sample"], "--checkpoint")
     fails(capsys, ["train", "nosuchmodel"], "invalid choice")
     fails(capsys, ["gradcheck", "--op", "no_such_op*"], "--op", "no op matches")
     fails(capsys, ["bench", "--threads", "0"], "--threads")
+    fails(capsys, ["gradcheck", "--op", "exp", "--seed", "-5"], "--seed")
 
 
 # ---------------------------------------------------------------------------- checkpoints and resume

@@ -200,7 +200,23 @@ def _given(args: argparse.Namespace, fields: Sequence[str]) -> dict:
     return {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
 
 
-def start_or_resume(trainer_class, args: argparse.Namespace, make_trainer: Callable | None = None):
+def _carry_history(run_dir: Path, out: Path) -> None:
+    """A run resumed into another folder takes its log and sample grids along (so that
+    losses.png and progress.png cover the whole run); the loop then drops what lies past
+    the checkpoint's step."""
+    import shutil
+    with option_errors("--out"):
+        if (run_dir / "log.jsonl").is_file():
+            shutil.copyfile(run_dir / "log.jsonl", out / "log.jsonl")
+        (out / "samples").mkdir(exist_ok=True)
+        for old in (out / "samples").glob("step_*.png"):
+            old.unlink()
+        for grid in (run_dir / "samples").glob("step_*.png"):
+            shutil.copyfile(grid, out / "samples" / grid.name)
+
+
+def start_or_resume(trainer_class, args: argparse.Namespace, make_trainer: Callable | None = None,
+                    data_option: str = "--data"):
     """The trainer a ``train`` command runs, by the rules every model kind shares:
 
     - a new run: the options given override the config's defaults; ``--out`` must be a folder
@@ -212,7 +228,8 @@ def start_or_resume(trainer_class, args: argparse.Namespace, make_trainer: Calla
 
     Returns the trainer, or None when a resumed run is already finished (nothing to do: the
     caller exits 0, since running the same command again after it finished is not an error).
-    ``make_trainer(config)`` builds a new run's trainer (default ``trainer_class(config)``).
+    ``make_trainer(config)`` builds a new run's trainer (default ``trainer_class(config)``);
+    errors while it loads its data are reported under ``data_option``.
     """
     from .training.loop import CHECKPOINT_NAME, RESUMABLE_FIELDS
     config_class = trainer_class.CONFIG_CLASS
@@ -245,6 +262,8 @@ def start_or_resume(trainer_class, args: argparse.Namespace, make_trainer: Calla
                   f"pass --steps N with N > {trainer.step} to train further")
             return None
         make_folder(out, "--out" if args.out else "--resume")
+        if out.resolve() != run_dir.resolve():
+            _carry_history(run_dir, out)
         print(f"resuming {c.out} at step {trainer.step} of {c.steps}")
         return trainer
     config = config_class(**_given(args, fields))
@@ -254,7 +273,7 @@ def start_or_resume(trainer_class, args: argparse.Namespace, make_trainer: Calla
     if (out / CHECKPOINT_NAME).exists() and not args.overwrite:
         raise CliError(f"--out {out}: already holds a run (checkpoint.npz): continue it with "
                        f"--resume {out}, or pass --overwrite, or choose another --out")
-    with option_errors("--data"):
+    with option_errors(data_option):
         trainer = (make_trainer or trainer_class)(config)
     make_folder(out, "--out")
     return trainer

@@ -284,6 +284,18 @@ def test_resume_into_another_run_is_refused(run_dir, tmp_path, capsys):
                                                  "--out", other], "--out", "another run")
 
 
+def test_resume_into_another_folder_carries_the_history(run_dir, tmp_path, capsys):
+    before = snapshot(run_dir)
+    fork = tmp_path / "fork"
+    assert main(["train", "--resume", str(run_dir), "--steps", "3", "--out", str(fork),
+                 "--quiet"]) == 0
+    from minigan.training.progress import read_log
+    assert [r["step"] for r in read_log(fork / "log.jsonl")] == [1, 2, 3]
+    assert (fork / "samples" / "step_000001.png").is_file()
+    assert (fork / "samples" / "step_000003.png").is_file()
+    assert snapshot(run_dir) == before
+
+
 def test_text_and_broken_files_as_checkpoints(work, run_dir, capsys):
     (work / "notes.txt").write_text("these are my notes\n")
     for command in (["sample", "--checkpoint"], ["eval", "--checkpoint"], ["train", "--resume"]):

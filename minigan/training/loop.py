@@ -39,6 +39,13 @@ A trainer subclasses :class:`Trainer` and provides the model-specific parts::
 Then ``MyTrainer(MyConfig(steps=500)).run()`` trains, ``MyTrainer.from_checkpoint(path,
 steps=1000).run()`` resumes exactly.
 
+**On the command line** (``minigan/cli.py``): add the model to ``TRAIN_MODELS`` with a
+function that adds its options (``add_run_options(p, MyConfig(), "my-gan")``, then its own)
+and a command that runs ``trainer = start_or_resume(MyTrainer, args)`` and returns
+``0 if trainer is None else run_training(trainer, args)``. ``minigan train my-gan`` then has
+the same options, output-folder checks, overwrite and resume rules, Ctrl-C handling and
+one-line errors as ``minigan train``.
+
 **Random numbers.** :meth:`Trainer.train_step` seeds the trainer's own generators
 (``self.generator`` on the config's device, and a CPU one) with ``(seed, step)`` and runs
 :meth:`training_step` inside ``mg.use_generator(...)``: noise drawn with ``mg.randn``, dropout

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ArgumentError, DeviceError, DTypeError  # noqa: F401  (backend.DeviceError stays importable)
+# backend.DeviceError stays importable
+from .errors import ArgumentError, DeviceError, DTypeError  # noqa: F401
 
 try:  # CuPy is an optional extra: pip install "minigan[cuda12]"
     import cupy as _cupy  # type: ignore
@@ -182,7 +183,9 @@ class Generator:
 
     def seed(self) -> int:
         """Seed it from fresh OS entropy; returns the seed used."""
-        return self.manual_seed(int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1))._seed
+        seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
+        self.manual_seed(seed)
+        return seed
 
     def initial_seed(self) -> int | None:
         """The seed it was last seeded with (None when it never was)."""
@@ -248,7 +251,8 @@ def use_generator(*generators: Generator):
     default ones; other threads and the default generators are untouched. Nests."""
     for g in generators:
         if not isinstance(g, Generator):
-            raise DTypeError(f"use_generator: expected mg.Generator objects, got {type(g).__name__}")
+            raise DTypeError(f"use_generator: expected mg.Generator objects, got "
+                             f"{type(g).__name__}")
     previous = getattr(_scoped, "generators", None)
     _scoped.generators = {**(previous or {}), **{g.device: g for g in generators}}
     try:

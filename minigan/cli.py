@@ -50,18 +50,22 @@ def _nearest_existing(path: Path) -> Path:
     return probe
 
 
+def _path(path: str | Path, option: str) -> Path:
+    if not str(path).strip():
+        raise CliError(f"{option}: the path is empty")
+    return Path(path)
+
+
 def check_folder_path(path: str | Path, option: str, given: Path | None = None) -> Path:
     """A folder a command will write into: not a file, no file among its parents, not in the
     package, and (as far as can be told without creating it) writable. ``given``: the path
     the user gave, when ``path`` is the folder of a file."""
-    if not str(path).strip():
-        raise CliError(f"{option}: the path is empty")
-    path = Path(path)
+    path = _path(path, option)
     shown = given or path
     refuse_package_path(shown, option)
     if path.exists() and not path.is_dir():
-        raise CliError(f"{option} {shown}: {'' if given else 'is '}"
-                       f"{f'{path} is ' if given else ''}a file, not a folder")
+        what = f"{path} is a file" if given else "is a file"
+        raise CliError(f"{option} {shown}: {what}, not a folder")
     existing = _nearest_existing(path)
     if not existing.is_dir():
         raise CliError(f"{option} {shown}: {existing} is a file, not a folder")
@@ -73,9 +77,7 @@ def check_folder_path(path: str | Path, option: str, given: Path | None = None) 
 def check_file_path(path: str | Path, option: str, overwrite: bool = True) -> Path:
     """A file a command will write: not a folder, its folder creatable, not in the package;
     an existing file only with ``overwrite``."""
-    if not str(path).strip():
-        raise CliError(f"{option}: the path is empty")
-    path = Path(path)
+    path = _path(path, option)
     refuse_package_path(path, option)
     if path.is_dir():
         raise CliError(f"{option} {path}: is a folder; give a file name inside it")
@@ -99,9 +101,7 @@ def make_folder(path: Path, option: str) -> Path:
 
 def check_input_folder(path: str | Path, option: str) -> Path:
     """A folder a command reads: given, and not a file (a missing one is the reader's to say)."""
-    if not str(path).strip():
-        raise CliError(f"{option}: the path is empty")
-    path = Path(path)
+    path = _path(path, option)
     if path.exists() and not path.is_dir():
         raise CliError(f"{option} {path}: is a file, not a folder")
     return path
@@ -353,8 +353,8 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
 
 def add_train_classifier_options(p: argparse.ArgumentParser) -> None:
     from .training.classifier import DEFAULT_OUT
-    p.add_argument("--epochs", type=int, default=20, metavar="N", help="Passes over the training images "
-                   "(default 20).")
+    p.add_argument("--epochs", type=int, default=20, metavar="N",
+                   help="Passes over the training images (default 20).")
     p.add_argument("--batch-size", type=int, default=64, metavar="N",
                    help="Images per batch (default 64).")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (default 1e-3).")

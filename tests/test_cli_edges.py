@@ -99,7 +99,8 @@ def test_train_classifier_out_wherever_it_stands(work, capsys, where):
     assert out.is_file() and not (work / "runs").exists()
     capsys.readouterr()
     # and eval scores with it when asked to
-    assert main(["eval", "--checkpoint", str(out.parent / "missing"), "--classifier", str(out)]) == 2
+    assert main(["eval", "--checkpoint", str(out.parent / "missing"),
+                 "--classifier", str(out)]) == 2
 
 
 def test_train_classifier_refuses_the_shipped_file_and_existing_ones(work, capsys):
@@ -264,7 +265,7 @@ def test_usage_errors_are_one_line(capsys):
     fails(capsys, ["gradcheck", "--op", "exp", "--seed", "-5"], "--seed")
 
 
-# ---------------------------------------------------------------------------- checkpoints and resume
+# ---------------------------------------------------------------------------- checkpoints, resume
 
 
 def test_resuming_a_finished_run_has_nothing_to_do(run_dir, capsys):

@@ -105,7 +105,8 @@ def test_state_roundtrip_and_errors():
 @pytest.mark.gpu
 @pytest.mark.skipif(mg.backend.cuda_status() is not None, reason="needs CUDA")
 def test_a_generator_draws_only_on_its_device():
-    with pytest.raises(mg.DeviceError, match="generator on cuda:0 cannot draw numbers for a tensor on cpu"):
+    with pytest.raises(mg.DeviceError, match="generator on cuda:0 cannot draw numbers for a "
+                                             "tensor on cpu"):
         mg.randn(2, generator=mg.Generator("cuda"))
     with pytest.raises(mg.DeviceError, match="get_state"):
         mg.Generator("cuda").get_state()

@@ -80,7 +80,8 @@ def temp_files(folder) -> list:
 
 def test_a_run_writes_log_samples_checkpoint_and_pictures(tmp_path):
     out = tmp_path / "run"
-    summary = ToyTrainer(ToyConfig(out=str(out), sample_every=2, checkpoint_every=4)).run(progress=False)
+    trainer = ToyTrainer(ToyConfig(out=str(out), sample_every=2, checkpoint_every=4))
+    summary = trainer.run(progress=False)
     assert summary["steps"] == 6 and not summary["interrupted"]
     assert [r["step"] for r in read_log(out / "log.jsonl")] == [1, 2, 3, 4, 5, 6]
     assert sorted(p.name for p in (out / "samples").iterdir()) == [

@@ -38,7 +38,7 @@ del a
 kept = rss_mb() - base
 libs = mg.process._openblas_libraries()
 child = subprocess.run([sys.executable, "-c", "import os, json; print(json.dumps(dict(os.environ)))"],
-                       capture_output=True, text=True).stdout
+    capture_output=True, text=True).stdout
 print(json.dumps({
     "env_changed": sorted(k for k in set(env_before) | set(os.environ)
                           if env_before.get(k) != os.environ.get(k)),

@@ -1,11 +1,12 @@
 """Per-op Python overhead: a chain of tiny elementwise ops, forward + backward,
 minigan vs PyTorch eager (interleaved A B A B, medians).
 
-    python benchmarks/overhead.py [--ops 1000] [--repeats 15] [--size 16]
+    python benchmarks/overhead.py [--ops 1000] [--repeats 15] [--size 16] [--watch TOOL]
 
 On a (16,) float32 tensor the arithmetic is nothing, so the time per op is the engine's
 own bookkeeping: wrapping arrays in Tensors, recording the graph, and walking it backward.
-Target: minigan within 3x of PyTorch.
+Target: minigan within 3x of PyTorch. ``--watch profile`` (or ``anomaly``) runs minigan's
+side inside ``mg.profile()`` (``mg.detect_anomaly()``), to see what the tool costs per op.
 """
 from __future__ import annotations
 
@@ -54,7 +55,13 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--size", type=int, default=16)
+    parser.add_argument("--watch", choices=["none", "profile", "anomaly"], default="none",
+                        help="run minigan inside mg.profile() or mg.detect_anomaly()")
     args = parser.parse_args()
+    if args.watch == "profile":
+        mg.profile().start()
+    elif args.watch == "anomaly":
+        mg.set_detect_anomaly(True)
     try:
         import torch
         torch.set_num_threads(1)
@@ -70,7 +77,8 @@ def main() -> None:
             if b:
                 results["torch"].append(b)
     print(f"chain of {args.ops} elementwise ops on a ({args.size},) float32 tensor, "
-          f"median of {args.repeats}")
+          f"median of {args.repeats}" + ("" if args.watch == "none" else
+                                         f"; minigan inside {args.watch}"))
     print(f"{'engine':10s} {'forward us/op':>14s} {'backward us/op':>15s} {'total us/op':>12s}")
     totals = {}
     for name, rows in results.items():

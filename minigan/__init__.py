@@ -30,6 +30,13 @@ from . import _methods
 
 _methods.install()
 from . import functional, nn, optim  # noqa: E402  (the layers above: ops -> nn -> optim)
+from . import reference  # noqa: E402  (the plain kernels, loaded by the ops above)
+from .reference import reference_kernels_enabled, use_reference_kernels  # noqa: E402
+# the study tools: graph viewer, op profiler, anomaly detection
+from . import viz  # noqa: E402
+from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: E402
+from .errors import AnomalyError, MissingToolError  # noqa: E402
+from .profiler import profile  # noqa: E402
 cat = concat
 float32, float64, int64 = "float32", "float64", "int64"
 

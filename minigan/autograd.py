@@ -366,6 +366,18 @@ def _describe(t: Any) -> str:
     return f"{t.shape} {t.dtype} on {t.device}" if isinstance(t, Tensor) else repr(type(t))
 
 
+# Tools that watch every op (mg.profile, mg.detect_anomaly: minigan/observers.py) add
+# themselves here. With none, each of the four hooks below costs one falsy check.
+_observers: list = []
+
+
+def _observe(event: str, *args: Any) -> None:
+    """Call ``observer.<event>(*args)`` on each observer: forward_begin(f, inputs),
+    forward_end(f, inputs, outputs), backward_begin(f, grad_outputs), backward_end(f, grads)."""
+    for observer in tuple(_observers):
+        getattr(observer, event)(*args)
+
+
 class Function:
     """One differentiable op: ``forward`` on arrays, ``backward`` on gradient Tensors.
 
@@ -404,6 +416,8 @@ class Function:
         arrays = [t.data for t in tensors]
         if len(arrays) > 1:
             self._check_inputs(tensors, arrays)
+        if _observers:
+            _observe("forward_begin", self, tensors)
         try:
             if arrays and type(arrays[0]) is not np.ndarray and backend.is_cupy_array(arrays[0]):
                 with backend.device_context(backend.device_of(arrays[0])):
@@ -421,6 +435,8 @@ class Function:
             needs = tuple([t.requires_grad for t in tensors])
             if True in needs:
                 self._record(tensors, needs, outputs)
+        if _observers:
+            _observe("forward_end", self, tensors, outputs)
         return outputs[0] if single else tuple(outputs)
 
     def _record(self, tensors: tuple, needs: tuple, outputs: list) -> None:
@@ -584,6 +600,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                 xp = backend.get_array_module(f.inputs[0].data)
                 gys = [g if g is not None else Tensor._wrap(xp.zeros(shape, dtype=dtype))
                        for g, (shape, dtype) in zip(gys, f._output_meta)]
+            if _observers:
+                _observe("backward_begin", f, gys)
             needs = f.needs_input_grad
             if needed is None:
                 gxs = f.backward(*gys)
@@ -597,6 +615,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                     needs, f.needs_input_grad = f.needs_input_grad, needs
             if type(gxs) is not tuple:
                 gxs = (gxs,)
+            if _observers:
+                _observe("backward_end", f, gxs)
             if len(gxs) != len(f.inputs):
                 raise RuntimeError(f"{f.name}: backward returned {len(gxs)} gradients for "
                                    f"{len(f.inputs)} inputs")

@@ -127,6 +127,14 @@ def device_context(device: str):
 # ---------------------------------------------------------------------------- dtypes
 
 
+def synchronize(a: Any) -> None:
+    """Wait until the GPU has finished the work queued so far on array ``a``'s device
+    (kernels run asynchronously there, so timing one needs this); a no-op for NumPy arrays."""
+    if is_cupy_array(a):
+        with a.device:
+            _cupy.cuda.get_current_stream().synchronize()
+
+
 def get_default_dtype() -> np.dtype:
     return _default_dtype
 

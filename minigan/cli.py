@@ -215,6 +215,16 @@ def _carry_history(run_dir: Path, out: Path) -> None:
             shutil.copyfile(grid, out / "samples" / grid.name)
 
 
+def config_from_args(config_class, args: argparse.Namespace):
+    """A new run's config: ``config_class``'s defaults, overridden by the options given,
+    validated (the messages name the options)."""
+    fields = [f.name for f in dataclasses.fields(config_class)]
+    config = config_class(**_given(args, fields))
+    with option_errors("--device"):  # the other settings' messages name their options
+        config.validate()
+    return config
+
+
 def start_or_resume(trainer_class, args: argparse.Namespace, make_trainer: Callable | None = None,
                     data_option: str = "--data"):
     """The trainer a ``train`` command runs, by the rules every model kind shares:
@@ -266,9 +276,7 @@ def start_or_resume(trainer_class, args: argparse.Namespace, make_trainer: Calla
             _carry_history(run_dir, out)
         print(f"resuming {c.out} at step {trainer.step} of {c.steps}")
         return trainer
-    config = config_class(**_given(args, fields))
-    with option_errors("--device"):  # the other settings' messages name their options
-        config.validate()
+    config = config_from_args(config_class, args)
     out = check_folder_path(config.out, "--out")
     if (out / CHECKPOINT_NAME).exists() and not args.overwrite:
         raise CliError(f"--out {out}: already holds a run (checkpoint.npz): continue it with "
@@ -279,12 +287,16 @@ def start_or_resume(trainer_class, args: argparse.Namespace, make_trainer: Calla
     return trainer
 
 
-def run_training(trainer, args: argparse.Namespace) -> int:
-    """Run a trainer, then say where everything went; 130 after Ctrl-C, 2 if it diverged."""
+def run_training(trainer, args: argparse.Namespace, on_step: Callable | None = None,
+                 after_run: Callable | None = None) -> int:
+    """Run a trainer (``on_step(trainer, stats)`` after each step), call ``after_run()``, then
+    say where everything went; 130 after Ctrl-C, 2 if it diverged."""
     try:
-        summary = trainer.run(progress=not args.quiet)
+        summary = trainer.run(progress=not args.quiet, on_step=on_step)
     except FloatingPointError as exc:  # diverged: the last good checkpoint is left as it was
         raise CliError(str(exc)) from None
+    if after_run is not None:
+        after_run()
     out = trainer.config.out
     verb = "stopped (Ctrl-C) at" if summary["interrupted"] else "done:"
     print(f"{verb} step {summary['steps']} in {summary['seconds']:.0f} s "
@@ -297,10 +309,19 @@ def run_training(trainer, args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train DCGAN-28 (a new run, or ``--resume DIR``)."""
-    from .training.gan import GANTrainer
+    """Train DCGAN-28 (a new run, or ``--resume DIR``); or ``--profile N`` steps of one."""
+    from .training import diagnostics
+    from .training.gan import GANConfig, GANTrainer
     if args.data is not None:
         check_input_folder(args.data, "--data")
+    if args.profile is not None:  # time N steps op by op, print the table, train nothing
+        if args.resume:
+            raise CliError("--profile times a fresh DCGAN-28; drop --resume")
+        with option_errors("--data"):
+            print(diagnostics.profile_training(config_from_args(GANConfig, args), args.profile))
+        return 0
+    if args.diagnostics and args.diagnostics_every < 1:
+        raise CliError(f"--diagnostics-every: must be an int >= 1, got {args.diagnostics_every}")
     trainer = start_or_resume(GANTrainer, args)
     if trainer is None:
         return 0
@@ -309,7 +330,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"training DCGAN-28 for {c.steps} steps on {len(trainer.batches.arrays[0])} images "
               f"({'shipped MNIST subset' if c.data is None else c.data}), batch {c.batch_size}, "
               f"{c.optimizer} lr {c.lr:g}, device {c.device}; writing to {c.out}/")
-    return run_training(trainer, args)
+    diag = diagnostics.for_run(trainer, args.diagnostics, args.diagnostics_every)
+
+    def report_diagnostics() -> None:
+        drawn = ", ".join(str(p) for p in diagnostics.plot_diagnostics(c.out))
+        every = "every step" if diag.every == 1 else f"every {diag.every} steps"
+        print(f"diagnostics ({every}) in {diag.path}; drawn: {drawn or 'none'}")
+    try:
+        return run_training(trainer, args, on_step=diag and diag.record,
+                            after_run=diag and report_diagnostics)
+    finally:
+        if diag:
+            diag.close()
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
@@ -326,6 +358,14 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    "so all ten digits stay).")
     p.add_argument("--r1", type=float, metavar="GAMMA", help="The weight of the R1 gradient "
                    "penalty on real images (default 0: off).")
+    p.add_argument("--diagnostics", action="store_true", help="Log per-layer gradient and "
+                   "weight norms of G and D and D's accuracy on real and fake to "
+                   "DIR/diagnostics.jsonl, and draw them (see 'minigan plot').")
+    p.add_argument("--diagnostics-every", type=int, default=1, metavar="K",
+                   help="With --diagnostics: record every K steps (default 1).")
+    p.add_argument("--profile", type=int, metavar="N", help="Instead of training: run one "
+                   "warm-up step, profile the next N steps op by op (calls, time, FLOPs, "
+                   "bytes), print the table and exit, writing no files.")
 
 
 # ---------------------------------------------------------------------------- train classifier
@@ -495,6 +535,21 @@ def add_eval_options(p: argparse.ArgumentParser) -> None:
                    "e.g. from 'minigan train classifier' (default: the shipped ones).")
 
 
+# ---------------------------------------------------------------------------- plot
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Redraw a run's pictures, with its diagnostics (minigan/training/diagnostics.py)."""
+    from .training.diagnostics import plot_run
+    written = plot_run(args.run)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def add_plot_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", metavar="RUN", help="The run folder ('minigan train''s --out).")
+
+
 # ---------------------------------------------------------------------------- gradcheck
 
 
@@ -503,10 +558,16 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     import time
 
     from . import selfcheck
-    with option_errors("--device"):
-        device = backend.normalize_device(args.device)
     if args.seed < 0:
         raise CliError(f"--seed: must be >= 0, got {args.seed}")
+    if args.graph or args.out:  # the annotated graph of a model (minigan/graphcheck.py)
+        if not args.graph or args.op:
+            raise CliError("--graph NAME checks every op of a model's graph, and --out draws "
+                           "it: give --graph (and no --op) to use --out")
+        from . import graphcheck
+        return graphcheck.main(args.graph, args.out, args.device, args.seed, args.fast)
+    with option_errors("--device"):
+        device = backend.normalize_device(args.device)
     checks = selfcheck.select(args.op)
     if not checks:
         names = ", ".join(c.name for c in selfcheck.CHECKS)
@@ -541,6 +602,11 @@ def add_gradcheck_options(p: argparse.ArgumentParser) -> None:
                    "instead of every entry.")
     p.add_argument("--seed", type=int, default=0, help="The seed of the random inputs "
                    "(default 0).")
+    p.add_argument("--graph", metavar="NAME", help="Check every op of a model's training "
+                   "graph at its recorded inputs instead ('dcgan': DCGAN-28's D and G losses).")
+    p.add_argument("--out", metavar="PATH", help="With --graph: write the annotated graph as "
+                   ".dot, or draw it as .png, .svg or .pdf (needs Graphviz's dot); without "
+                   "--out the annotated tree is printed.")
 
 
 # ---------------------------------------------------------------------------- bench
@@ -589,6 +655,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
                add_sample_options, cmd_sample),
     "eval": ("Score a checkpoint: Frechet distance, confidence and class coverage.",
              add_eval_options, cmd_eval),
+    "plot": ("Draw a run's losses and diagnostics into PNGs in its folder.",
+             add_plot_options, cmd_plot),
     "gradcheck": ("Check every op's first and second derivatives against finite differences.",
                   add_gradcheck_options, cmd_gradcheck),
     "bench": ("Time minigan against PyTorch: every kernel and a DCGAN-28 training step "

@@ -24,6 +24,10 @@ CheckpointError    ValueError                             a file that is not a u
                                                           model's)
 GradcheckError     AssertionError                         an analytic gradient that disagrees with
                                                           finite differences
+AnomalyError       RuntimeError                           an op whose forward or backward made NaN
+                                                          or Inf under ``mg.detect_anomaly()``
+MissingToolError   FileNotFoundError                      an outside program minigan needs for a
+                                                          task (Graphviz's ``dot``) is not on PATH
 =================  =====================================  ========================================
 
 Messages start with the op or option that refused the input (``"matmul: ..."``,
@@ -64,5 +68,18 @@ class GradcheckError(MiniganError, AssertionError):
     """The analytic gradient disagrees with the numeric one; the message says where."""
 
 
+# -- the study tools (minigan/anomaly.py, minigan/viz.py)
+
+
+class AnomalyError(MiniganError, RuntimeError):
+    """An op made NaN or Inf while anomaly detection was on; the message names the op, the
+    shapes, and the user's line that made it (PyTorch raises RuntimeError here)."""
+
+
+class MissingToolError(MiniganError, FileNotFoundError):
+    """An outside program is missing; the message says which, how to install it, and what
+    was done without it."""
+
+
 __all__ = ["MiniganError", "ShapeError", "ArgumentError", "DTypeError", "DimError", "DeviceError",
-           "CheckpointError", "GradcheckError"]
+           "CheckpointError", "GradcheckError", "AnomalyError", "MissingToolError"]

@@ -60,11 +60,14 @@ def _report(kind: str, index_of_input: int, where: Any, analytic: float, numeric
 @dataclass
 class GradcheckResult:
     """What a check found: ``ok``, the largest ``|analytic - numeric|`` seen (over all
-    entries, or over the random directions in fast mode) and the report of the worst
-    mismatch (None when ok)."""
+    entries, or over the random directions in fast mode), the report of the worst
+    mismatch (None when ok), and ``relative_error``: the largest error as a fraction of the
+    gradient's size, ``max|analytic - numeric| / max(max|numeric|, max|analytic|, atol)``
+    per input (or per direction), so that it reads the same for big and small gradients."""
     ok: bool
     max_error: float
     message: str | None = None
+    relative_error: float = 0.0
 
     def verdict(self, raise_exception: bool) -> bool:
         """True when ok; otherwise raise GradcheckError with the report (or return False)."""
@@ -115,19 +118,20 @@ def gradcheck_result(fn: Callable[..., Any], inputs: Sequence[Any], eps: float =
                     [u for _, u in used], allow_unused=True)
     xp_dirs = [u.data for u in directions]
 
-    max_error, problem = 0.0, None
+    max_error, max_relative, problem = 0.0, 0.0, None
     for i, g in zip(checked, analytic):
         x = inputs[i]
         g = np.zeros(x.shape) if g is None else backend.as_numpy(g.data).astype(np.float64)
         if fast:
-            error, problem = _check_directional(fn, inputs, xp_dirs, x, g, eps, atol, rtol, rng,
-                                                n_directions, i)
+            error, relative, problem = _check_directional(fn, inputs, xp_dirs, x, g, eps, atol,
+                                                          rtol, rng, n_directions, i)
         else:
-            error, problem = _check_elementwise(fn, inputs, xp_dirs, x, g, eps, atol, rtol, i)
-        max_error = max(max_error, error)
+            error, relative, problem = _check_elementwise(fn, inputs, xp_dirs, x, g, eps, atol,
+                                                          rtol, i)
+        max_error, max_relative = max(max_error, error), max(max_relative, relative)
         if problem:
-            return GradcheckResult(False, max_error, problem)
-    return GradcheckResult(True, max_error)
+            return GradcheckResult(False, max_error, problem, max_relative)
+    return GradcheckResult(True, max_error, None, max_relative)
 
 
 def _check_elementwise(fn, inputs, dirs, x, analytic, eps, atol, rtol, i):
@@ -143,20 +147,23 @@ def _check_elementwise(fn, inputs, dirs, x, analytic, eps, atol, rtol, i):
         numeric.reshape(-1)[j] = (plus - minus) / (2 * eps)
     error = np.abs(analytic - numeric)
     max_error = float(error.max()) if error.size else 0.0
+    scale = max(float(np.abs(numeric).max(initial=0.0)), float(np.abs(analytic).max(initial=0.0)),
+                atol)
+    relative = max_error / scale if np.isfinite(scale) else float("nan")
     bad = ~(error <= atol + rtol * np.abs(numeric))  # NaN counts as bad
     if not bad.any():
-        return max_error, None
+        return max_error, relative, None
     worst = np.unravel_index(np.argmax(np.where(bad, error - rtol * np.abs(numeric), -np.inf)),
                              x.shape)
-    return max_error, _report("gradcheck", i, tuple(int(k) for k in worst),
-                              float(analytic[worst]), float(numeric[worst]), x.shape,
-                              int(bad.sum()), bad.size)
+    return max_error, relative, _report("gradcheck", i, tuple(int(k) for k in worst),
+                                        float(analytic[worst]), float(numeric[worst]), x.shape,
+                                        int(bad.sum()), bad.size)
 
 
 def _check_directional(fn, inputs, dirs, x, analytic, eps, atol, rtol, rng, n, i):
     original = x.data.copy()
     xp = backend.get_array_module(x.data)
-    max_error = 0.0
+    max_error = max_relative = 0.0
     for k in range(n):
         v = rng.standard_normal(x.shape)
         v_dev = xp.asarray(v)
@@ -169,10 +176,12 @@ def _check_directional(fn, inputs, dirs, x, analytic, eps, atol, rtol, rng, n, i
         projected = float((analytic * v).sum())
         error = abs(projected - numeric)
         max_error = max(max_error, error)
+        max_relative = max(max_relative, error / max(abs(numeric), abs(projected),
+                                                     atol * np.sqrt(v.size)))
         if not error <= atol * np.sqrt(v.size) + rtol * abs(numeric):
-            return max_error, _report("gradcheck(fast)", i, f"random direction {k}", projected,
-                                      numeric, x.shape, 1, n)
-    return max_error, None
+            return max_error, max_relative, _report("gradcheck(fast)", i, f"random direction {k}",
+                                                    projected, numeric, x.shape, 1, n)
+    return max_error, max_relative, None
 
 
 def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], grad_outputs: Sequence[Any] | None = None,

@@ -74,7 +74,8 @@ def stack_with_labels(paths: Sequence[Path], labels: Sequence[str], out: str | P
 
 # ---------------------------------------------------------------------------- loss curves
 
-_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]
+_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+            (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -92,6 +93,26 @@ def plot_curves(steps: Sequence[float], series: Mapping[str, Sequence[float]], p
     """Draw several curves against ``steps`` as a PNG line chart: axes with tick values,
     a legend, light raw values and a moving average on top (``smooth`` points, default
     about 2% of the run)."""
+    return save_pictures([curves_picture(steps, series, title, size, smooth)], path)
+
+
+def save_pictures(pictures: Sequence[Image.Image], path: str | Path) -> Path:
+    """Save pictures stacked top to bottom (e.g. several charts) as one PNG."""
+    width = max(p.width for p in pictures)
+    canvas = Image.new("RGB", (width, sum(p.height for p in pictures)), "white")
+    y = 0
+    for picture in pictures:
+        canvas.paste(picture, (0, y))
+        y += picture.height
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path)
+    return path
+
+
+def curves_picture(steps: Sequence[float], series: Mapping[str, Sequence[float]], title: str = "",
+                   size: tuple = (720, 400), smooth: int | None = None) -> Image.Image:
+    """The chart of :func:`plot_curves` as a Pillow image."""
     width, height = size
     left, right, top, bottom = 60, 20, 30, 40
     x = np.asarray(steps, np.float64)
@@ -132,7 +153,4 @@ def plot_curves(steps: Sequence[float], series: Mapping[str, Sequence[float]], p
         draw.rectangle([width - right - 120, top + 8 + 16 * i, width - right - 108, top + 18 + 16 * i],
                        fill=colour)
         draw.text((width - right - 102, top + 6 + 16 * i), name, fill=(0, 0, 0))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(path)
-    return path
+    return canvas

@@ -254,5 +254,46 @@ def _register_functional() -> None:
     del mg
 
 
+# ---------------------------------------------------------------------------- reference kernels
+
+
+def _register_reference() -> None:
+    """The plain kernels of minigan/reference/ (``minigan gradcheck --op 'reference.*'``)."""
+    from . import reference as R
+    from .reference.attention import attention
+
+    check("reference.conv2d", "reference")(lambda rng, d: (
+        (lambda x, w, b: R.conv2d(x, w, b, stride=2, padding=1, groups=2)),
+        [_normal(rng, (1, 2, 4, 4), d), _normal(rng, (2, 1, 3, 3), d), _normal(rng, (2,), d)]))
+    check("reference.conv_transpose2d", "reference")(lambda rng, d: (
+        (lambda x, w, b: R.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1,
+                                            dilation=(1, 2))),
+        [_normal(rng, (1, 2, 2, 2), d), _normal(rng, (2, 2, 2, 2), d), _normal(rng, (2,), d)]))
+    check("reference.batch_norm", "reference")(lambda rng, d: (
+        (lambda x, w, b: R.batch_norm(x, None, None, w, b, training=True)),
+        [_normal(rng, (3, 2, 2), d), _positive(rng, (2,), d), _normal(rng, (2,), d)]))
+
+    @check("reference.batch_norm_eval", "reference")
+    def _batch_norm_eval(rng, d):
+        stats = [backend.to_device(a, d) for a in (rng.standard_normal(2), rng.uniform(0.5, 2, 2))]
+        return ((lambda x, w, b: R.batch_norm(x, *stats, w, b, training=False)),
+                [_normal(rng, (3, 2, 2), d), _positive(rng, (2,), d), _normal(rng, (2,), d)])
+
+    check("reference.layer_norm", "reference")(lambda rng, d: (
+        (lambda x, w, b: R.layer_norm(x, (3,), w, b)),
+        [_normal(rng, (2, 3), d), _positive(rng, (3,), d), _normal(rng, (3,), d)]))
+    check("reference.leaky_relu", "reference")(lambda rng, d: (
+        (lambda x: R.leaky_relu(x, 0.2)), [_off_zero(rng, (2, 3), d)]))
+    check("reference.softmax", "reference")(lambda rng, d: (
+        (lambda x: R.softmax(x, dim=-1)), [_normal(rng, (2, 4), d)]))
+    check("reference.log_softmax", "reference")(lambda rng, d: (
+        (lambda x: R.log_softmax(x, dim=0)), [_normal(rng, (3, 2), d)]))
+    check("reference.attention", "reference")(lambda rng, d: (
+        (lambda q, k, v, m: attention(q, k, v, m, 0.0, 0.5)[0]),
+        [_normal(rng, (2, 3, 2), d), _normal(rng, (1, 4, 2), d), _normal(rng, (1, 4, 3), d),
+         _normal(rng, (3, 4), d)]))
+
+
 _register_core()
 _register_functional()
+_register_reference()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from hypothesis import strategies as st
+from hypothesis import assume, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigan as mg
@@ -44,6 +44,45 @@ def axes_for(ndim: int):
     several = st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(
         lambda axes: tuple(a - ndim if i % 2 else a for i, a in enumerate(axes)))
     return st.one_of(st.none(), single, several)
+
+
+# ---------------------------------------------------------------------------- convolutions
+
+
+def _geometry(draw) -> tuple:
+    """Groups, batch, channels per group (in, out), kernel, stride, padding, dilation."""
+    G = draw(st.sampled_from([1, 2]))
+    N, Cg, OCg = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    KH, KW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    S = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    P = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    D = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    return G, N, Cg, OCg, KH, KW, S, P, D
+
+
+@st.composite
+def conv_cases(draw, max_side: int = 6):
+    """(x shape, w shape, bias?, kwargs) for a valid conv2d."""
+    G, N, Cg, OCg, KH, KW, S, P, D = _geometry(draw)
+    sides = []
+    for k, p, d in ((KH, P[0], D[0]), (KW, P[1], D[1])):
+        low = max(1, d * (k - 1) + 1 - 2 * p)
+        sides.append(draw(st.integers(low, max(low, max_side))))
+    kwargs = dict(stride=S, padding=P, dilation=D, groups=G)
+    return (N, G * Cg) + tuple(sides), (G * OCg, Cg, KH, KW), draw(st.booleans()), kwargs
+
+
+@st.composite
+def conv_transpose_cases(draw, max_side: int = 4):
+    """(x shape, w shape, bias?, kwargs) for a valid conv_transpose2d."""
+    G, N, Cg, OCg, KH, KW, S, P, D = _geometry(draw)
+    OP = (draw(st.integers(0, max(S[0], D[0]) - 1)), draw(st.integers(0, max(S[1], D[1]) - 1)))
+    H, W = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
+    for size, s, p, d, k, op in ((H, S[0], P[0], D[0], KH, OP[0]), (W, S[1], P[1], D[1], KW, OP[1])):
+        assume((size - 1) * s - 2 * p + d * (k - 1) + op + 1 >= 1)
+    kwargs = dict(stride=S, padding=P, output_padding=OP, dilation=D, groups=G)
+    return (N, G * Cg, H, W), (G * Cg, OCg, KH, KW), draw(st.booleans()), kwargs
+
 
 
 # ---------------------------------------------------------------------------- arrays

@@ -1,116 +1,23 @@
-"""conv2d / conv_transpose2d: a slow NumPy reference, finite differences (first and second
-order), the adjoint identity, PyTorch parity (forward, backward, double backward) and errors."""
+"""conv2d / conv_transpose2d: the reference loops (minigan/reference/conv.py), finite
+differences (first and second order), the adjoint identity, PyTorch parity (forward,
+backward, double backward) and errors. tests/test_reference.py compares the fast and the
+reference kernels' derivatives too."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import minigan as mg
 import minigan.functional as F
+from minigan import reference
 from minigan.ops import conv as conv_ops
 
-from strategies import compare_derivatives_with_torch
+from strategies import compare_derivatives_with_torch, conv_cases, conv_transpose_cases
 
 
 def _t(a, device, requires_grad=True, dtype=np.float64):
     return mg.tensor(np.asarray(a, dtype=dtype), device=device, requires_grad=requires_grad)
-
-
-def _pair(v):
-    return v if isinstance(v, tuple) else (v, v)
-
-
-# ---------------------------------------------------------------------------- slow references
-
-
-def ref_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    """The obvious loops: y[n, o, i, j] = sum_{c, kh, kw} xpad[n, c, i*S + kh*D, j*S + kw*D] w[o, c, kh, kw]."""
-    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
-    N, C, H, W = x.shape
-    OC, Cg, KH, KW = w.shape
-    xpad = np.zeros((N, C, H + 2 * ph, W + 2 * pw))
-    xpad[:, :, ph:ph + H, pw:pw + W] = x
-    OH = (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1
-    OW = (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
-    OCg = OC // groups
-    y = np.zeros((N, OC, OH, OW))
-    for n in range(N):
-        for o in range(OC):
-            g = o // OCg
-            for i in range(OH):
-                for j in range(OW):
-                    total = 0.0 if b is None else b[o]
-                    for c in range(Cg):
-                        for kh in range(KH):
-                            for kw in range(KW):
-                                total += (xpad[n, g * Cg + c, i * sh + kh * dh, j * sw + kw * dw]
-                                          * w[o, c, kh, kw])
-                    y[n, o, i, j] = total
-    return y
-
-
-def ref_conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, dilation=1,
-                         groups=1):
-    """The obvious scatter: every input pixel adds x * kernel into the output."""
-    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
-    oph, opw = _pair(output_padding)
-    N, C, H, W = x.shape
-    _, OCg, KH, KW = w.shape
-    Cg = C // groups
-    OH = (H - 1) * sh - 2 * ph + dh * (KH - 1) + oph + 1
-    OW = (W - 1) * sw - 2 * pw + dw * (KW - 1) + opw + 1
-    full = np.zeros((N, OCg * groups, OH + 2 * ph, OW + 2 * pw))
-    for n in range(N):
-        for c in range(C):
-            g = c // Cg
-            for i in range(H):
-                for j in range(W):
-                    for o in range(OCg):
-                        for kh in range(KH):
-                            for kw in range(KW):
-                                full[n, g * OCg + o, i * sh + kh * dh, j * sw + kw * dw] += (
-                                    x[n, c, i, j] * w[c, o, kh, kw])
-    y = full[:, :, ph:ph + OH, pw:pw + OW]
-    return y + (0 if b is None else b.reshape(1, -1, 1, 1))
-
-
-# ---------------------------------------------------------------------------- strategies
-
-
-def _geometry(draw) -> tuple:
-    """Groups, batch, channels per group (in, out), kernel, stride, padding, dilation."""
-    G = draw(st.sampled_from([1, 2]))
-    N, Cg, OCg = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    KH, KW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    S = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    P = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-    D = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-    return G, N, Cg, OCg, KH, KW, S, P, D
-
-
-@st.composite
-def conv_cases(draw, max_side: int = 6):
-    """(x shape, w shape, bias?, kwargs) for a valid conv2d."""
-    G, N, Cg, OCg, KH, KW, S, P, D = _geometry(draw)
-    sides = []
-    for k, p, d in ((KH, P[0], D[0]), (KW, P[1], D[1])):
-        low = max(1, d * (k - 1) + 1 - 2 * p)
-        sides.append(draw(st.integers(low, max(low, max_side))))
-    kwargs = dict(stride=S, padding=P, dilation=D, groups=G)
-    return (N, G * Cg) + tuple(sides), (G * OCg, Cg, KH, KW), draw(st.booleans()), kwargs
-
-
-@st.composite
-def conv_transpose_cases(draw, max_side: int = 4):
-    """(x shape, w shape, bias?, kwargs) for a valid conv_transpose2d."""
-    G, N, Cg, OCg, KH, KW, S, P, D = _geometry(draw)
-    OP = (draw(st.integers(0, max(S[0], D[0]) - 1)), draw(st.integers(0, max(S[1], D[1]) - 1)))
-    H, W = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
-    for size, s, p, d, k, op in ((H, S[0], P[0], D[0], KH, OP[0]), (W, S[1], P[1], D[1], KW, OP[1])):
-        assume((size - 1) * s - 2 * p + d * (k - 1) + op + 1 >= 1)
-    kwargs = dict(stride=S, padding=P, output_padding=OP, dilation=D, groups=G)
-    return (N, G * Cg, H, W), (G * Cg, OCg, KH, KW), draw(st.booleans()), kwargs
 
 
 def _arrays(case, seed=0):
@@ -124,19 +31,21 @@ def _arrays(case, seed=0):
 # ---------------------------------------------------------------------------- forward vs reference
 
 
-@given(conv_cases())
-def test_conv2d_matches_loops(device, case):
+def _matches_reference(fast, slow, case, device):
     x, w, b, kw = _arrays(case)
-    y = F.conv2d(_t(x, device), _t(w, device), None if b is None else _t(b, device), **kw)
-    np.testing.assert_allclose(y.numpy(), ref_conv2d(x, w, b, **kw), rtol=1e-12, atol=1e-12)
+    tensors = [_t(x, device), _t(w, device)] + ([] if b is None else [_t(b, device)])
+    np.testing.assert_allclose(fast(*tensors, **kw).numpy(), slow(*tensors, **kw).numpy(),
+                               rtol=1e-12, atol=1e-12)
+
+
+@given(conv_cases())
+def test_conv2d_matches_reference_loops(device, case):
+    _matches_reference(F.conv2d, reference.conv2d, case, device)
 
 
 @given(conv_transpose_cases())
-def test_conv_transpose2d_matches_loops(device, case):
-    x, w, b, kw = _arrays(case)
-    y = F.conv_transpose2d(_t(x, device), _t(w, device), None if b is None else _t(b, device), **kw)
-    np.testing.assert_allclose(y.numpy(), ref_conv_transpose2d(x, w, b, **kw), rtol=1e-12,
-                               atol=1e-12)
+def test_conv_transpose2d_matches_reference_loops(device, case):
+    _matches_reference(F.conv_transpose2d, reference.conv_transpose2d, case, device)
 
 
 # ---------------------------------------------------------------------------- finite differences

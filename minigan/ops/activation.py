@@ -18,6 +18,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
+from ..reference import activation as reference
+from ..reference.switch import reference_kernels_enabled
 from . import elementwise as E
 
 
@@ -98,11 +100,15 @@ class LeakyReLUGrad(Function):
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """max(0, x) + negative_slope * min(0, x), elementwise."""
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/activation.py
+        return reference.leaky_relu(x, negative_slope)
     return LeakyReLU(negative_slope)(x)
 
 
 def relu(x: Tensor) -> Tensor:
     """max(0, x), elementwise; its gradient at 0 is 0 (PyTorch's choice)."""
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/activation.py
+        return reference.relu(x)
     return LeakyReLU(0.0)(x)
 
 

@@ -30,6 +30,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, as_tensor
+from ..reference import attention as reference
+from ..reference.switch import reference_kernels_enabled
 from .linalg import matmul
 from .reduce import normalize_axis, sum, sum_to
 from .elementwise import exp
@@ -140,7 +142,10 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
 
     A row that is entirely -inf gives NaN, as ``torch.softmax``.
     """
-    return Softmax(_one_axis(axis, dim, x.ndim, "softmax"))(x)
+    axis = _one_axis(axis, dim, x.ndim, "softmax")
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/attention.py
+        return reference.softmax(x, axis)
+    return Softmax(axis)(x)
 
 
 # ============================================================================ log_softmax
@@ -186,7 +191,10 @@ class LogSoftmaxGrad(Function):
 
 def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """log(softmax(x)) along ``axis`` (``dim`` is PyTorch's name), computed stably."""
-    return LogSoftmax(_one_axis(axis, dim, x.ndim, "log_softmax"))(x)
+    axis = _one_axis(axis, dim, x.ndim, "log_softmax")
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/attention.py
+        return reference.log_softmax(x, axis)
+    return LogSoftmax(axis)(x)
 
 
 # ============================================================================ scaled dot-product attention
@@ -237,6 +245,8 @@ def causal_mask(t: int, s: int, like: Tensor) -> Tensor:
 def attention(query: Tensor, key: Tensor, value: Tensor, additive_mask: Tensor | None,
               dropout_p: float, scale: float, safe: bool = True) -> tuple[Tensor, Tensor]:
     """The attention core: (out, weights) with weights after dropout (what MHA returns)."""
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/attention.py
+        return reference.attention(query, key, value, additive_mask, dropout_p, scale, safe)
     scores = matmul(query, transpose(key, -1, -2))
     if additive_mask is None:
         weights = Softmax(scores.ndim - 1, scale, safe)(scores)

@@ -44,6 +44,8 @@ from typing import NamedTuple, Sequence
 
 from .. import backend
 from ..autograd import Function, Tensor
+from ..reference import conv as reference
+from ..reference.switch import reference_kernels_enabled
 
 
 # ============================================================================ geometry
@@ -441,6 +443,8 @@ def conv2d(x: Tensor, w: Tensor, b: Tensor | None = None, stride: int | Sequence
             raise ValueError(f"{op}: kernel {w.shape} (dilation {D}) spans {d * (k - 1) + 1} in "
                              f"{axis}, more than the padded input ({size} + 2*{p}) of input "
                              f"{x.shape}")
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): the loops of reference/conv.py
+        return reference.conv2d(x, w, b, S, P, D, G)
     g = _Geometry(H, W, _conv_out(H, KH, S[0], P[0], D[0]), _conv_out(W, KW, S[1], P[1], D[1]),
                   KH, KW, S, P, D, G)
     return _call(Conv2d(g, keep_cols=w.requires_grad), x, w, b)
@@ -490,6 +494,8 @@ def conv_transpose2d(x: Tensor, w: Tensor, b: Tensor | None = None,
     if H_out < 1 or W_out < 1:
         raise ValueError(f"{op}: output size ({H_out}, {W_out}) is too small for input {x.shape}, "
                          f"weight {w.shape}, stride {S}, padding {P}, dilation {D}")
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): the loops of reference/conv.py
+        return reference.conv_transpose2d(x, w, b, S, P, OP, dilation=D, groups=G)
     # The convolution (N, OC, H_out, W_out) -> (N, C, H, W) whose adjoint this is.
     g = _Geometry(H_out, W_out, H, W, KH, KW, S, P, D, G)
     return _call(ConvTranspose2d(g), x, w, b)

@@ -22,6 +22,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, as_tensor
+from ..reference import norm as reference
+from ..reference.switch import reference_kernels_enabled
 from . import elementwise as E
 from .reduce import sum_to
 
@@ -312,11 +314,14 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
     if not training and (running_mean is None or running_var is None):
         raise ValueError("batch_norm: running_mean and running_var must be given in evaluation "
                          "mode (training=False); pass training=True to use batch statistics")
+    if training and x.data.size // max(c, 1) <= 1:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                         f"training, got input of shape {x.shape}")
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/norm.py
+        return reference.batch_norm(x, running_mean, running_var, weight, bias, training,
+                                    momentum, eps)
 
     if training:
-        if x.size // max(c, 1) <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
-                             f"training, got input of shape {x.shape}")
         fn = BatchNorm(float(eps), weight is not None, bias is not None)
         y = fn(x, *params)
         m = fn.m
@@ -440,5 +445,7 @@ def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor 
                          f"of input of shape {x.shape}")
     weight = _param_array(weight, "weight", "layer_norm", shape, x)
     bias = _param_array(bias, "bias", "layer_norm", shape, x)
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/norm.py
+        return reference.layer_norm(x, shape, weight, bias, eps)
     params = [p for p in (weight, bias) if p is not None]
     return LayerNorm(shape, float(eps), weight is not None, bias is not None)(x, *params)

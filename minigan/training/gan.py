@@ -157,6 +157,7 @@ class GANTrainer(Trainer):
             g_loss.backward()
             self.opt_G.step()
 
+        self.last_logits = (logit_real.detach(), logit_fake.detach())  # for diagnostics
         if self.G_ema is not None:
             update_ema(self.G_ema, self.G, ema_decay(cfg.ema, self.step + 1))
         sig = lambda t: float((1 / (1 + np.exp(-backend.as_numpy(t.data).astype(np.float64)))).mean())

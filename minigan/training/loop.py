@@ -266,12 +266,14 @@ class Trainer:
 
     # ------------------------------------------------------------------------ the run
 
-    def run(self, progress: bool = True, stream=None) -> dict:
+    def run(self, progress: bool = True, stream=None, on_step=None) -> dict:
         """Train up to ``config.steps``, writing into ``config.out``: ``log.jsonl``,
         ``samples/step_XXXXXX.png`` every ``sample_every`` steps, ``checkpoint.npz`` every
         ``checkpoint_every`` steps and at the end, then ``progress.png`` and ``losses.png``.
-        Raises FloatingPointError (leaving the last checkpoint as it was) when a statistic is
-        not finite. Returns a summary: steps, seconds, steps_per_s, interrupted, stats."""
+        ``on_step(trainer, stats)`` is called after each step is logged (e.g. the GAN
+        diagnostics of minigan/training/diagnostics.py). Raises FloatingPointError (leaving the
+        last checkpoint as it was) when a statistic is not finite. Returns a summary: steps,
+        seconds, steps_per_s, interrupted, stats."""
         cfg = self.config
         out = Path(cfg.out)
         (out / "samples").mkdir(parents=True, exist_ok=True)
@@ -294,6 +296,8 @@ class Trainer:
                 while self.step < cfg.steps and not self._stop:
                     stats = self.train_step()
                     self._record(stats, log, bar, start_step, t0)
+                    if on_step is not None:
+                        on_step(self, stats)
                     if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
                         self.sample_grid(out / "samples" / f"step_{self.step:06d}.png")
                     if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
@@ -327,16 +331,18 @@ class Trainer:
             bar.update(self.step, {label: stats[key]
                                    for key, label in self.BAR_FIELDS.items() if key in stats})
 
-    def write_summary_pictures(self, out: str | Path) -> None:
-        """``progress.png`` (the sample grids over time, stacked) and ``losses.png``."""
+    @classmethod
+    def write_summary_pictures(cls, out: str | Path) -> None:
+        """``progress.png`` (the sample grids over time, stacked) and ``losses.png`` of the
+        run in ``out`` (a class method: ``minigan plot`` redraws a run's without a trainer)."""
         out = Path(out)
         grids = sorted((out / "samples").glob("step_*.png"))
         if grids:
             images.stack_with_labels(grids, [f"step {int(p.stem[5:])}" for p in grids],
                                      out / "progress.png")
         records = read_log(out / "log.jsonl") if (out / "log.jsonl").exists() else []
-        if records and self.CURVES:
+        if records and cls.CURVES:
             images.plot_curves([r["step"] for r in records],
                                {label: [r.get(key, float("nan")) for r in records]
-                                for key, label in self.CURVES.items()},
-                               out / "losses.png", title=self.TITLE)
+                                for key, label in cls.CURVES.items()},
+                               out / "losses.png", title=cls.TITLE)

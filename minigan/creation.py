@@ -59,25 +59,31 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
         return _made(xp.arange(start, end, step, dtype=dtype), requires_grad)
 
 
-def randn(*shape: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    """Samples of N(0, 1) from the device's seeded generator (``mg.manual_seed``)."""
+def randn(*shape: Any, generator: backend.Generator | None = None, dtype: Any = None,
+          device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """Samples of N(0, 1) from ``generator`` (an ``mg.Generator`` on ``device``), else the
+    device's default generator (``mg.manual_seed``)."""
     device = backend.normalize_device(device)
     with backend.device_context(device):
-        return _made(backend.random_normal(_shape(shape, "randn"), _float(dtype), device), requires_grad)
+        return _made(backend.random_normal(_shape(shape, "randn"), _float(dtype), device,
+                                           generator), requires_grad)
 
 
-def rand(*shape: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    """Samples of U[0, 1) from the device's seeded generator."""
+def rand(*shape: Any, generator: backend.Generator | None = None, dtype: Any = None,
+         device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """Samples of U[0, 1) from ``generator``, else the device's default generator."""
     device = backend.normalize_device(device)
     with backend.device_context(device):
-        return _made(backend.random_uniform(_shape(shape, "rand"), _float(dtype), device), requires_grad)
+        return _made(backend.random_uniform(_shape(shape, "rand"), _float(dtype), device,
+                                            generator), requires_grad)
 
 
-def randint(low: int, high: int, size: tuple, device: str = "cpu") -> Tensor:
-    """Random int64 values in [low, high)."""
+def randint(low: int, high: int, size: tuple, device: str = "cpu", *,
+            generator: backend.Generator | None = None) -> Tensor:
+    """Random int64 values in [low, high), from ``generator`` else the default generator."""
     device = backend.normalize_device(device)
     with backend.device_context(device):
-        return Tensor(backend.random_integers(low, high, tuple(size), device))
+        return Tensor(backend.random_integers(low, high, tuple(size), device, generator))
 
 
 def _like(factory):

@@ -221,10 +221,12 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any
 # ---------------------------------------------------------------------------- random integers
 
 
-def randint(*args: Any, size: Any = None, dtype: Any = None, device: Any = "cpu",
-            requires_grad: bool = False, low: Any = None, high: Any = None) -> Tensor:
+def randint(*args: Any, size: Any = None, generator: backend.Generator | None = None,
+            dtype: Any = None, device: Any = "cpu", requires_grad: bool = False,
+            low: Any = None, high: Any = None) -> Tensor:
     """Random integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``
-    (PyTorch's two signatures; keywords work too). int64 unless ``dtype`` says otherwise."""
+    (PyTorch's two signatures; keywords work too). int64 unless ``dtype`` says otherwise.
+    Drawn from ``generator`` (an ``mg.Generator``) when given, else the default one."""
     op = "randint"
     positional = list(args)
     if size is None and positional:
@@ -248,31 +250,34 @@ def randint(*args: Any, size: Any = None, dtype: Any = None, device: Any = "cpu"
         raise ArgumentError(f"{op}: low ({low}) must be less than high ({high})")
     dt = dtype_arg(dtype, op, np.int64)
     device = backend.normalize_device(device)
-    return _made(op, lambda xp: backend.random_integers(low, high, shape, device), dt, device,
-                 requires_grad)
+    return _made(op, lambda xp: backend.random_integers(low, high, shape, device, generator), dt,
+                 device, requires_grad)
 
 
-def randperm(n: int, *, dtype: Any = None, device: Any = "cpu", requires_grad: bool = False) -> Tensor:
+def randperm(n: int, *, generator: backend.Generator | None = None, dtype: Any = None,
+             device: Any = "cpu", requires_grad: bool = False) -> Tensor:
     """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
     n = int_arg(n, "randperm", "n", 0)
     dt = dtype_arg(dtype, "randperm", np.int64)
     device = backend.normalize_device(device)
-    return _made("randperm", lambda xp: xp.asarray(backend.random_permutation(n, device)), dt,
-                 device, requires_grad)
+    return _made("randperm", lambda xp: xp.asarray(backend.random_permutation(n, device, generator)),
+                 dt, device, requires_grad)
 
 
 # ---------------------------------------------------------------------------- normal
 
 
-def _normal_draw(mean: Any, std: Any, shape: tuple, dt: np.dtype, device: str):
+def _normal_draw(mean: Any, std: Any, shape: tuple, dt: np.dtype, device: str,
+                 generator: backend.Generator | None = None):
     """mean + std * N(0, 1) of ``shape`` (mean and std: arrays broadcasting to it, or floats)."""
-    z = backend.random_normal(shape, dt, device)
+    z = backend.random_normal(shape, dt, device, generator)
     z *= std
     z += mean
     return z
 
 
-def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, dtype: Any = None,
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
+           generator: backend.Generator | None = None, dtype: Any = None,
            device: Any = "cpu", requires_grad: bool = False) -> Tensor:
     """Samples of N(mean, std^2): ``mean`` and ``std`` are floats (then ``size`` is required)
     or tensors that broadcast together (the result takes their shape, dtype and device).
@@ -290,8 +295,8 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, dtype: Any = No
         if dt.kind != "f":
             raise DTypeError(f"{op}: dtype must be floating, got {dt}")
         device = backend.normalize_device(device)
-        return _made(op, lambda xp: _normal_draw(mean, std, shape, dt, device), dt, device,
-                     requires_grad)
+        return _made(op, lambda xp: _normal_draw(mean, std, shape, dt, device, generator), dt,
+                     device, requires_grad)
     if size is not None:
         raise ArgumentError(f"{op}: size goes with a float mean and std, not with tensors")
     like = tensors[0]
@@ -311,7 +316,8 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, dtype: Any = No
         from .errors import ShapeError
         raise ShapeError(f"{op}: mean of shape {getattr(mean, 'shape', ())} and std of shape "
                          f"{getattr(std, 'shape', ())} do not broadcast") from None
-    return Tensor._wrap(_normal_draw(arrays[0], std_array, shape, like.data.dtype, like.device))
+    return Tensor._wrap(_normal_draw(arrays[0], std_array, shape, like.data.dtype, like.device,
+                                     generator))
 
 
 # ---------------------------------------------------------------------------- *_like

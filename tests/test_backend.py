@@ -218,16 +218,6 @@ def test_blockwise_matches_one_call():
     np.testing.assert_array_equal(backend.blockwise(fn, x.T), fn(x.T))  # non-contiguous
 
 
-def test_mallopt_is_opt_out():
-    import os
-    import subprocess
-    import sys
-    code = "from minigan import backend; print(backend.MALLOPT_APPLIED)"
-    env = dict(os.environ, MINIGAN_MALLOPT="0")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert out.stdout.strip() == "False"
-
-
 def test_random_bits32_seeded_and_uniform():
     from minigan import backend
     mg.manual_seed(3)

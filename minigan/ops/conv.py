@@ -564,7 +564,7 @@ def conv_transpose2d(x: Tensor, w: Tensor, b: Tensor | None = None,
     Output (N, OC, H_out, W_out) with H_out = (H - 1) S - 2P + D (KH - 1) + OP + 1;
     ``output_padding`` OP (< max(S, D)) picks among the sizes that a stride-S conv maps to H.
     ``dilation`` and ``groups`` are keyword-only: PyTorch orders them groups-then-dilation
-    while DESIGN.md lists dilation first, so a positional call could silently swap them.
+    here while conv2d has dilation first, so a positional call could silently swap them.
 
     >>> import minigan as mg, minigan.functional as F
     >>> F.conv_transpose2d(mg.ones(1, 1, 2, 2), mg.ones(1, 1, 2, 2), stride=2).shape

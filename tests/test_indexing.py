@@ -89,7 +89,10 @@ def mixed(draw, unique: bool = False):
     return shape, spec
 
 
-def _index(spec, tensor):
+def _index(spec, tensor, device=None):
+    if device is not None:  # index arrays on the indexed tensor's device
+        make = tensor
+        tensor = lambda a: make(a, device=device)  # noqa: E731
     out = []
     for s in spec:
         if s[0] == "int":
@@ -112,7 +115,7 @@ def _torch_index(torch, spec):
 
 
 @given(st.one_of(indexed(), mixed()))
-def test_getitem_and_its_backward_match_torch(torch, case):
+def test_getitem_and_its_backward_match_torch(torch, device, case):
     shape, spec = case
     a = np.random.default_rng(0).standard_normal(shape)
     tx = torch.tensor(a, requires_grad=True)
@@ -120,20 +123,20 @@ def test_getitem_and_its_backward_match_torch(torch, case):
         ty = tx[_torch_index(torch, spec)]
     except (IndexError, RuntimeError):
         with pytest.raises(IndexError):
-            mg.tensor(a)[_index(spec, mg.tensor)]
+            mg.tensor(a, device=device)[_index(spec, mg.tensor, device)]
         return
-    x = mg.tensor(a, requires_grad=True)
-    y = x[_index(spec, mg.tensor)]
+    x = mg.tensor(a, device=device, requires_grad=True)
+    y = x[_index(spec, mg.tensor, device)]
     assert y.shape == tuple(ty.shape), (spec, y.shape, tuple(ty.shape))
     np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
     g = random_like(y.shape)
-    y.backward(mg.tensor(g))
+    y.backward(mg.tensor(g, device=device))
     ty.backward(torch.tensor(g))
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 @given(st.one_of(indexed(unique=True), mixed(unique=True)), st.sampled_from(["scalar", "tensor", "broadcast"]))
-def test_index_assignment_matches_torch(torch, case, kind):
+def test_index_assignment_matches_torch(torch, device, case, kind):
     shape, spec = case
     a = np.random.default_rng(1).standard_normal(shape)
     tx = torch.tensor(a)
@@ -146,15 +149,15 @@ def test_index_assignment_matches_torch(torch, case, kind):
     else:
         v = np.random.default_rng(2).standard_normal(target.shape[1:] if kind == "broadcast"
                                                      else target.shape)
-        value, tvalue = mg.tensor(v), torch.tensor(v)
-    x = mg.tensor(a)
-    x[_index(spec, mg.tensor)] = value
+        value, tvalue = mg.tensor(v, device=device), torch.tensor(v)
+    x = mg.tensor(a, device=device)
+    x[_index(spec, mg.tensor, device)] = value
     tx[_torch_index(torch, spec)] = tvalue
     np.testing.assert_array_equal(x.numpy(), tx.numpy())
 
 
 @given(st.one_of(indexed(unique=True), mixed(unique=True)))
-def test_recorded_index_assignment_gradients_match_torch(torch, case):
+def test_recorded_index_assignment_gradients_match_torch(torch, device, case):
     """x[idx] = v with v requiring grad: x becomes part of the graph (both gradients)."""
     shape, spec = case
     a = np.random.default_rng(3).standard_normal(shape)
@@ -167,12 +170,13 @@ def test_recorded_index_assignment_gradients_match_torch(torch, case):
     v = np.random.default_rng(4).standard_normal(target_shape)
     tv = torch.tensor(v, requires_grad=True)
     tx[_torch_index(torch, spec)] = tv
-    w, vv = mg.tensor(a, requires_grad=True), mg.tensor(v, requires_grad=True)
+    w = mg.tensor(a, device=device, requires_grad=True)
+    vv = mg.tensor(v, device=device, requires_grad=True)
     x = w * 2.0
-    x[_index(spec, mg.tensor)] = vv
+    x[_index(spec, mg.tensor, device)] = vv
     np.testing.assert_array_equal(x.detach().numpy(), tx.detach().numpy())
     g = random_like(shape)
-    (x * mg.tensor(g)).sum().backward()
+    (x * mg.tensor(g, device=device)).sum().backward()
     (tx * torch.tensor(g)).sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(vv.grad.numpy(), tv.grad.numpy(), rtol=1e-12)

@@ -19,16 +19,17 @@ INPLACE = [("add_", (_B,)), ("sub_", (_B,)), ("mul_", (_B,)), ("div_", (_B,)),
            ("copy_", (_B[0],))]
 
 
-def _args(lib, args):
-    return tuple(lib.tensor(a) if isinstance(a, np.ndarray) else a for a in args)
+def _args(lib, args, device=None):
+    kw = {} if device is None else {"device": device}
+    return tuple(lib.tensor(a, **kw) if isinstance(a, np.ndarray) else a for a in args)
 
 
 @pytest.mark.parametrize("name,args", INPLACE, ids=[f"{n}{i}" for i, (n, _) in enumerate(INPLACE)])
-def test_inplace_method_matches_torch_and_keeps_the_tensor(torch, name, args):
+def test_inplace_method_matches_torch_and_keeps_the_tensor(torch, device, name, args):
     a = np.abs(_A) if name in ("sqrt_", "log_") else _A
-    x, tx = mg.tensor(a), torch.tensor(a)
+    x, tx = mg.tensor(a, device=device), torch.tensor(a)
     view = x[0]
-    out = getattr(x, name)(*_args(mg, args))
+    out = getattr(x, name)(*_args(mg, args, device))
     getattr(tx, name)(*_args(torch, args))
     assert out is x and x.dtype == np.float64
     np.testing.assert_allclose(x.numpy(), tx.numpy(), rtol=1e-12)
@@ -85,26 +86,26 @@ def test_a_leaf_that_requires_grad_refuses_in_place_writes_outside_no_grad(torch
     assert w.tolist() == [7.0, 0.5, 0.5] and w.requires_grad and w.is_leaf
 
 
-def test_recorded_inplace_ops_on_non_leaves_match_torch(torch):
-    def run(lib):
-        w = lib.tensor(_A, requires_grad=True)
-        v = lib.tensor(_B, requires_grad=True)
+def test_recorded_inplace_ops_on_non_leaves_match_torch(torch, device):
+    def run(lib, **on):
+        w = lib.tensor(_A, requires_grad=True, **on)
+        v = lib.tensor(_B, requires_grad=True, **on)
         h = w * 2.0
         h.mul_(v)          # uses h's old value for v's gradient
         h.add_(1.0)
         h[0, 1] = v[1, 2] * 3.0
         h.clamp_(-2.0, 2.0)
         h.div_(v + 3.0)
-        out = lib.zeros(2, 3, dtype=lib.float64)
+        out = lib.zeros(2, 3, dtype=lib.float64, **on)
         out[:, 0] = w[:, 0]  # a tensor that needs no grad becomes part of the graph
         out += h
         return w, v, out
 
-    w, v, y = run(mg)
+    w, v, y = run(mg, device=device)
     tw, tv, ty = run(torch)
     np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
     g = random_like(y.shape)
-    y.backward(mg.tensor(g))
+    y.backward(mg.tensor(g, device=device))
     ty.backward(torch.tensor(g))
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(v.grad.numpy(), tv.grad.numpy(), rtol=1e-12)

@@ -1198,14 +1198,15 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
             if _observers:
                 _observe("backward_begin", f, gys)
             needs = f.needs_input_grad
-            if needed is not None:  # grad(): ask only for the gradients that lead to inputs
+            if needed is None:
+                gxs = f.backward(*gys)
+            else:  # grad(): ask only for the gradients that lead to the inputs
                 f.needs_input_grad = tuple(
                     n and (id(x) in wanted or (x.creator is not None and id(x.creator) in needed))
                     for x, n in zip(f.inputs, needs))
-            try:
-                gxs = f.backward(*gys)
-            finally:
-                if needed is not None:
+                try:
+                    gxs = f.backward(*gys)
+                finally:
                     needs, f.needs_input_grad = f.needs_input_grad, needs
             if type(gxs) is not tuple:
                 gxs = (gxs,)

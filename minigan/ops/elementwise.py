@@ -187,9 +187,16 @@ def _integer_power(x: Tensor, exponent: int) -> Tensor:
     return Tensor._wrap(data ** data.dtype.type(exponent))  # no gradient: an integer tensor
 
 
+def _floating(x):
+    """An integer or bool array in the default float dtype: PyTorch's exp, log and sqrt of an
+    integer tensor are floats. (Checked in the kernels, ``x.dtype.kind``, where it costs
+    less than a check of the Tensor in the function users call.)"""
+    return x.astype(backend.get_default_dtype())
+
+
 class Exp(Function):
     def forward(self, x):
-        return backend.get_array_module(x).exp(x)
+        return backend.get_array_module(x).exp(x if x.dtype.kind == "f" else _floating(x))
 
     def backward(self, gy):
         return gy * self.output(0)
@@ -197,7 +204,7 @@ class Exp(Function):
 
 class Log(Function):
     def forward(self, x):
-        return backend.get_array_module(x).log(x)
+        return backend.get_array_module(x).log(x if x.dtype.kind == "f" else _floating(x))
 
     def backward(self, gy):
         x, = self.inputs
@@ -207,7 +214,7 @@ class Log(Function):
 class Sqrt(Function):
     # d sqrt(x)/dx = 1 / (2 sqrt(x))
     def forward(self, x):
-        return backend.get_array_module(x).sqrt(x)
+        return backend.get_array_module(x).sqrt(x if x.dtype.kind == "f" else _floating(x))
 
     def backward(self, gy):
         return gy / (self.output(0) * 2.0)
@@ -225,22 +232,16 @@ class Abs(Function):
 
 def exp(x: Tensor) -> Tensor:
     """e ** x."""
-    if type(x) is not Tensor or x.data.dtype.kind != "f":  # ints: the default float dtype
-        x = float_input(x, "exp")
     return Exp()(x)
 
 
 def log(x: Tensor) -> Tensor:
     """Natural logarithm."""
-    if type(x) is not Tensor or x.data.dtype.kind != "f":  # ints: the default float dtype
-        x = float_input(x, "log")
     return Log()(x)
 
 
 def sqrt(x: Tensor) -> Tensor:
     """Square root."""
-    if type(x) is not Tensor or x.data.dtype.kind != "f":  # ints: the default float dtype
-        x = float_input(x, "sqrt")
     return Sqrt()(x)
 
 

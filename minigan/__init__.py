@@ -16,15 +16,16 @@ from .backend import (Generator, default_generator, get_default_dtype, get_rng_s
 from .creation import (arange, full, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        zeros, zeros_like)
 from .errors import (ArgumentError, CheckpointError, DeviceError, DimError, DTypeError,
-                     GradcheckError, MiniganError, ShapeError)
+                     GradcheckError, GraphError, MiniganError, ShapeError)
 from .gradcheck import gradcheck, gradgradcheck
 from .process import process_settings, tune_process
-from .ops.elementwise import (abs, add, cast, clamp, div, eq, exp, ge, gt, le, log, lt, maximum,
-                              minimum, mul, ne, neg, pow, sqrt, sub, where)
-from .ops.linalg import matmul
+from .ops.elementwise import (abs, add, cast, clamp, clip, div, eq, exp, ge, gt, le, log, lt,
+                              maximum, minimum, mul, ne, neg, pow, sqrt, sub, where)
+from .ops.linalg import matmul, mm
 from .ops.reduce import argmax, argmin, max, mean, min, std, sum, sum_to, var
-from .ops.shape import (broadcast_to, concat, expand, flatten, getitem, pad, permute, reshape,
-                        split, squeeze, stack, to_device, transpose, unsqueeze)
+from .ops.shape import (broadcast_to, clone, concat, expand, flatten, getitem, pad, permute,
+                        reshape, split, squeeze, stack, t, to_device, transpose, unflatten,
+                        unsqueeze)
 from .serialization import load, save
 # indexing, rearranging, einsum (the opsa block)
 from .ops.einsum import einsum
@@ -60,7 +61,15 @@ from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # n
 from .errors import AnomalyError, MissingToolError  # noqa: E402
 from .profiler import profile  # noqa: E402
 cat = concat
-float32, float64, int64 = "float32", "float64", "int64"
+# dtypes by PyTorch's names (NumPy dtype names: any place that takes a dtype takes these)
+float32, float64, int64, int32, uint8 = "float32", "float64", "int64", "int32", "uint8"
+float, double, long, int, bool = float32, float64, int64, int32, "bool"  # noqa: A001
+
+
+def device(type: str, index: int | None = None) -> str:  # noqa: A002 - PyTorch's names
+    """``mg.device("cuda", 0)`` / ``mg.device("cpu")``: a device as minigan names it
+    ("cpu", "cuda:0"); minigan's devices are plain strings."""
+    return backend.normalize_device(type if index is None else f"{type}:{index}")
 
 
 def is_available_cuda() -> bool:

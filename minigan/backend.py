@@ -140,9 +140,20 @@ def get_default_dtype() -> np.dtype:
 
 
 def set_default_dtype(dtype: Any) -> None:
-    """Set the floating dtype new tensors get (float32 or float64)."""
+    """Set the floating dtype new tensors get: float32 or float64 (as PyTorch, which takes
+    only floating types; None, integers and bool are refused)."""
     global _default_dtype
-    _default_dtype = check_float_dtype(dtype, "set_default_dtype")
+    from .errors import DTypeError
+    try:
+        dt = None if dtype is None or isinstance(dtype, bool) else np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt not in SUPPORTED_FLOATS:  # (a dtype compares equal to None: float64)
+        what = f"dtype {dt} is not supported; use float32 or float64" if dt is not None and \
+            dt.kind == "f" else f"got {dtype!r}"
+        raise DTypeError(f"set_default_dtype: only float32 and float64 can be the default "
+                         f"dtype, {what}")
+    _default_dtype = dt
 
 
 def check_float_dtype(dtype: Any, where: str) -> np.dtype:

@@ -189,6 +189,53 @@ def _register_core() -> None:
                                  [_normal(rng, (2, 2, 3), d)]))
 
 
+# ---------------------------------------------------------------------------- Tensor methods, index assignment, in-place, Function.apply
+
+
+def _register_tensor_api() -> None:
+    import minigan as mg
+    from .autograd import Function
+
+    class Cubic(Function):  # PyTorch's custom-Function idiom, called through apply
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.save_for_backward(x)
+            ctx.k = k
+            return x * x * x * k
+
+        @staticmethod
+        def backward(ctx, gy):
+            x, = ctx.saved_tensors
+            return gy * x * x * (3.0 * ctx.k), None
+
+    def index_put(x, v):  # x[idx] = v, recorded: x's gradient has zeros where v went
+        y = x.clone()
+        y[1, :, [0, 2]] = v
+        return y
+
+    def inplace_chain(x, w):
+        h = x * 1.0
+        h.mul_(w)
+        h += w
+        h.clamp_(-1.5, 1.5)
+        return h
+
+    check("clone", "tensor")(lambda rng, d: ((lambda x: x.clone() * x), [_normal(rng, (2, 3), d)]))
+    check("t", "tensor")(lambda rng, d: ((lambda x: x.t()), [_normal(rng, (2, 3), d)]))
+    check("unflatten", "tensor")(lambda rng, d: ((lambda x: x.unflatten(1, (2, -1))),
+                                                 [_normal(rng, (2, 6), d)]))
+    check("getitem_int_and_array", "tensor")(lambda rng, d: (
+        (lambda x: x[1, :, [0, 2, 2]]), [_normal(rng, (2, 3, 4), d)]))
+    check("index_put", "tensor")(lambda rng, d: (index_put, [_normal(rng, (2, 3, 4), d),
+                                                             _normal(rng, (3, 2), d)]))
+    check("inplace_ops", "tensor")(lambda rng, d: (inplace_chain, [
+        _normal(rng, (2, 3), d) * 0.5, _off_zero(rng, (3,), d)]))
+    check("clamp_tensor_bounds", "tensor")(lambda rng, d: (
+        (lambda x, lo: mg.clamp(x, lo, 1.5)), [_off_zero(rng, (2, 3), d), _off_zero(rng, (3,), d) * 0.5]))
+    check("function_apply", "tensor")(lambda rng, d: ((lambda x: Cubic.apply(x, 0.5)),
+                                                      [_normal(rng, (2, 3), d)]))
+
+
 # ---------------------------------------------------------------------------- F.* kernels
 
 
@@ -474,6 +521,7 @@ def _register_reference() -> None:
 
 
 _register_core()
+_register_tensor_api()
 _register_functional()
 _register_opsa()
 _register_math_scans_sorting()

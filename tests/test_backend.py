@@ -96,7 +96,7 @@ def test_moving_between_devices(device, xp):
 def test_mixing_devices_names_op_devices_and_shapes(device):
     if device == "cpu":
         pytest.skip("needs a second device")
-    with pytest.raises(TypeError, match=r"add: inputs on different devices: \(2,\) float32 on "
+    with pytest.raises(mg.DeviceError, match=r"add: inputs on different devices: \(2,\) float32 on "
                                         r"cuda:0, \(2,\) float32 on cpu"):
         mg.ones(2, device=device) + mg.ones(2)
 

@@ -136,7 +136,7 @@ def test_max_of_empty_names_the_op_and_shape():
 
 
 def test_mean_of_integers_is_refused():
-    with pytest.raises(TypeError, match="mean: needs a floating tensor"):
+    with pytest.raises(TypeError, match="mean: could not infer output dtype"):
         mg.mean(mg.tensor([1, 2]))
 
 

@@ -39,8 +39,8 @@ def test_dcgan_shapes_and_init():
     x = G(z)
     assert x.shape == (3, 1, 28, 28) and float(x.abs().max().item()) <= 1.0
     assert D(x).shape == (3, 1)
-    n_g = sum(p.size for p in G.parameters())
-    n_d = sum(p.size for p in D.parameters())
+    n_g = sum(p.numel() for p in G.parameters())
+    n_d = sum(p.numel() for p in D.parameters())
     assert n_g == 100 * 12544 + 2 * 12544 + 256 * 128 * 25 + 2 * 128 + 128 * 64 * 25 + 2 * 64 + 64 * 25
     assert n_d == 64 * 25 + 64 + 128 * 64 * 25 + 128 + 6272 + 1
     sd = G.state_dict()

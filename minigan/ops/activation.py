@@ -21,6 +21,7 @@ from ..autograd import Function, Tensor
 from ..reference import activation as reference
 from ..reference.switch import reference_kernels_enabled
 from . import elementwise as E
+from .args import float_input, float_tensor
 
 
 def _scalar_safe(forward):
@@ -100,6 +101,7 @@ class LeakyReLUGrad(Function):
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """max(0, x) + negative_slope * min(0, x), elementwise."""
+    float_tensor(x, "leaky_relu")
     if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/activation.py
         return reference.leaky_relu(x, negative_slope)
     return LeakyReLU(negative_slope)(x)
@@ -145,7 +147,7 @@ class TanhGrad(Function):
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent, elementwise."""
-    return Tanh()(x)
+    return Tanh()(float_input(x, "tanh"))  # ints: the default float dtype, as PyTorch
 
 
 # ============================================================================ sigmoid
@@ -186,7 +188,7 @@ class SigmoidGrad(Function):
 
 def sigmoid(x: Tensor) -> Tensor:
     """1 / (1 + exp(-x)), elementwise."""
-    return Sigmoid()(x)
+    return Sigmoid()(float_input(x, "sigmoid"))  # ints: the default float dtype, as PyTorch
 
 
 # ============================================================================ erf
@@ -483,4 +485,4 @@ def _gelu_second_derivative(x: Tensor, approximate: str) -> Tensor:
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit x * Phi(x); ``approximate='tanh'`` uses the tanh formula."""
     _check_approximate(approximate)
-    return GELU(approximate)(x)
+    return GELU(approximate)(float_tensor(x, "gelu"))

@@ -13,7 +13,9 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..errors import ArgumentError, DimError, DTypeError
+from .. import backend
+from ..autograd import Tensor
+from ..errors import ArgumentError, DimError, DTypeError, ShapeError
 
 
 def _index(value: Any, op: str, what: str) -> int:
@@ -95,27 +97,42 @@ def choice(value: Any, allowed: Iterable[Any], op: str, name: str) -> Any:
     return value
 
 
-_TENSOR: type | None = None
-
-
 def tensor_arg(x: Any, op: str, name: str = "input"):
     """``x`` if it is a Tensor, else a DTypeError naming the argument."""
-    global _TENSOR
-    if _TENSOR is None:  # (imported once, on first use: an import per call cost 2 us)
-        from ..autograd import Tensor
-        _TENSOR = Tensor
-    if not isinstance(x, _TENSOR):
+    if not isinstance(x, Tensor):
         raise DTypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
     return x
 
 
+def float_input(x: Any, op: str, name: str = "input"):
+    """``x`` for an op that computes in floating point (exp, sqrt, sigmoid, ...): a floating
+    Tensor as it is, an integer or bool one cast to the default float dtype, as PyTorch does
+    (they cannot require grad, so nothing is lost)."""
+    tensor_arg(x, op, name)
+    kind = x.data.dtype.kind
+    if kind == "f":
+        return x
+    if kind not in "iub":
+        raise DTypeError(f"{op}: {name} must be a numeric tensor, got {x.data.dtype}")
+    return Tensor._wrap(x.data.astype(backend.get_default_dtype()))
+
+
+def _of_kind(x: Any, op: str, name: str, kinds: str, wanted: str):
+    """``x`` if it is a Tensor whose dtype kind is one of ``kinds``, else a DTypeError."""
+    tensor_arg(x, op, name)
+    if x.data.dtype.kind not in kinds:
+        raise DTypeError(f"{op}: {name} must be {wanted}, got {x.data.dtype}")
+    return x
+
+
+def numeric_tensor(x: Any, op: str, name: str = "input"):
+    """``x`` if it is a Tensor of numbers (not bool: PyTorch implements few ops for bool)."""
+    return _of_kind(x, op, name, "iuf", "a tensor of numbers (not bool)")
+
+
 def float_tensor(x: Any, op: str, name: str = "input"):
     """``x`` if it is a floating Tensor (float32 or float64)."""
-    tensor_arg(x, op, name)
-    if x.data.dtype.kind != "f":
-        raise DTypeError(f"{op}: {name} must be a floating tensor (float32 or float64), "
-                         f"got {x.data.dtype}")
-    return x
+    return _of_kind(x, op, name, "f", "a floating tensor (float32 or float64)")
 
 
 # ---------------------------------------------------------------------------- indices, masks, shapes
@@ -123,19 +140,12 @@ def float_tensor(x: Any, op: str, name: str = "input"):
 
 def index_tensor(x: Any, op: str, name: str = "index"):
     """``x`` if it is an integer Tensor (int32 or int64, as PyTorch's index arguments)."""
-    tensor_arg(x, op, name)
-    if x.data.dtype.kind not in "iu":
-        raise DTypeError(f"{op}: {name} must be an integer tensor (int64 or int32), "
-                         f"got {x.data.dtype}")
-    return x
+    return _of_kind(x, op, name, "iu", "an integer tensor (int64 or int32)")
 
 
 def bool_tensor(x: Any, op: str, name: str = "mask"):
     """``x`` if it is a boolean Tensor (PyTorch's masks are bool, never 0/1 integers)."""
-    tensor_arg(x, op, name)
-    if x.data.dtype != np.bool_:
-        raise DTypeError(f"{op}: {name} must be a bool tensor, got {x.data.dtype}")
-    return x
+    return _of_kind(x, op, name, "b", "a bool tensor")
 
 
 def same_device(op: str, x: Any, other: Any, name: str = "index") -> None:
@@ -173,6 +183,8 @@ def flag(value: Any, op: str, name: str, allow_none: bool = False):
                                               and value in (0, 1)):
         return bool(value)
     raise DTypeError(f"{op}: {name} must be True or False, got {value!r} ({type(value).__name__})")
+
+
 def dtype_arg(dtype: Any, op: str, default: Any = None) -> np.dtype:
     """``dtype`` (a name such as ``"float32"`` / ``mg.float32``, a NumPy dtype or type) as a
     dtype minigan has: bool, an integer type, float32 or float64 (None: ``default``)."""

@@ -135,7 +135,7 @@ class BCEWithLogits(Function):
             grads[0] = BCEWithLogitsGrad(self.reduction, w is not None, p is not None)(
                 gy, *self.inputs)
         if any(need[1:]):  # target / weight / pos_weight: rare, plain Tensor ops
-            k = _scaled_gy(gy, self.reduction, x.size)
+            k = _scaled_gy(gy, self.reduction, x.data.size)
             sp_neg = _Softplus()(-x)
             if need[1]:
                 dt = sp_neg * (p - 1) - x if p is not None else -x
@@ -180,13 +180,13 @@ class BCEWithLogitsGrad(Function):
         p = self.inputs[-1] if self.has_pos_weight else None
         need = self.needs_input_grad
         s = sigmoid(x)
-        k = _scaled_gy(gy, self.reduction, x.size)
+        k = _scaled_gy(gy, self.reduction, x.data.size)
         a = ggx * k if w is None else ggx * k * w        # ggx * gy k w
         core = (s - t) if p is None else ((p - 1) * t + 1) * s - p * t
         grads: list = [None] * len(self.inputs)
         if need[0]:
             kw = ggx * core if w is None else ggx * core * w
-            grads[0] = sum_to(_scaled_gy(kw, self.reduction, x.size), gy.shape)
+            grads[0] = sum_to(_scaled_gy(kw, self.reduction, x.data.size), gy.shape)
         if need[1]:
             ds = s * (1 - s)
             grads[1] = a * ds if p is None else a * ((p - 1) * t + 1) * ds
@@ -255,7 +255,7 @@ class BCE(Function):
         x, t = self.inputs[:2]
         w = self.inputs[2] if len(self.inputs) == 3 else None
         need = self.needs_input_grad
-        k = _scaled_gy(gy, self.reduction, x.size)
+        k = _scaled_gy(gy, self.reduction, x.data.size)
         kw = k if w is None else k * w
         grads: list = [None] * len(self.inputs)
         if need[0]:
@@ -281,7 +281,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     weight = _optional(weight, input)
     _check_float(op, input=input, target=target, weight=weight)
     _check_same_shape(op, input, target)
-    if input.size and bool(((input.data < 0) | (input.data > 1)).any()):
+    if input.data.size and bool(((input.data < 0) | (input.data > 1)).any()):
         raise ValueError(f"{op}: all elements of input (shape {input.shape}) must be between 0 "
                          f"and 1; use binary_cross_entropy_with_logits on logits")
     if weight is None:
@@ -523,7 +523,7 @@ def _cross_entropy_probabilities(input, target, weight, reduction, smoothing):
     if reduction == "none":
         return loss
     total = _sum(loss)
-    return total * (1.0 / loss.size) if reduction == "mean" else total
+    return total * (1.0 / loss.data.size) if reduction == "mean" else total
 
 
 # ============================================================================ nll_loss
@@ -613,7 +613,7 @@ class MSE(Function):
 
     def backward(self, gy):
         x, t = self.inputs
-        g = (x - t) * (_scaled_gy(gy, self.reduction, x.size) * 2.0)
+        g = (x - t) * (_scaled_gy(gy, self.reduction, x.data.size) * 2.0)
         return (g if self.needs_input_grad[0] else None,
                 -g if self.needs_input_grad[1] else None)
 

@@ -12,13 +12,16 @@ fresh child processes (resident-set high-water mark above the state after setup)
     python benchmarks/compare_torch.py --device cuda --batch-size 256
     python benchmarks/compare_torch.py --quick          # fewer repeats (used by `minigan bench`)
     python benchmarks/compare_torch.py --cpu-time       # 1 thread, process CPU time (busy machine)
+    python benchmarks/compare_torch.py --untuned        # without mg.tune_process()
+
+The script applies ``mg.tune_process()`` (minigan/process.py: glibc keeps freed memory,
+OpenBLAS's threads stop spinning) as the ``minigan`` command does; ``--untuned`` measures a
+process as a plain ``import minigan`` leaves it.
 
 One training step = one D update on a real and a fake batch (fake from G under no_grad) and
 one G update with fresh noise (D frozen), as minigan's trainer does it.
 """
 from __future__ import annotations
-
-import minigan  # noqa: F401  first: it limits OpenBLAS's thread spin before NumPy loads
 
 import argparse
 import json
@@ -238,11 +241,12 @@ def _status_kb(field: str) -> int:
     raise KeyError(field)
 
 
-def peak_memory(framework: str, device: str, n: int) -> float | None:
+def peak_memory(framework: str, device: str, n: int, untuned: bool = False) -> float | None:
     if device != "cpu" or not os.path.exists("/proc/self/clear_refs"):
         return None
-    out = subprocess.run([sys.executable, __file__, "--child", framework, "--batch-size", str(n)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, __file__, "--child", framework, "--batch-size", str(n)]
+                         + (["--untuned"] if untuned else []), capture_output=True, text=True,
+                         check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["peak_mb"]
 
 
@@ -258,8 +262,11 @@ def main(argv=None) -> int:
                         help="threads for both (default: NumPy's BLAS threads)")
     parser.add_argument("--cpu-time", action="store_true",
                         help="one thread, timed by the process's CPU time (for busy machines)")
+    parser.add_argument("--untuned", action="store_true",
+                        help="leave the process as an import leaves it (no mg.tune_process())")
     parser.add_argument("--child", choices=["minigan", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    settings = mg.process_settings() if args.untuned else (mg.tune_process(), mg.process_settings())[1]
     try:
         import torch
     except ImportError:
@@ -316,6 +323,7 @@ def main(argv=None) -> int:
           f"numpy {np.__version__}, torch {torch.__version__}")
     print(f"{'process CPU time' if args.cpu_time else 'wall clock'}, medians of {args.repeats}; "
           f"{bench.load_average()}")
+    print(f"process settings: malloc {settings['malloc']}; OpenBLAS {settings['blas_spin']}")
     print(f"float32 matmul peak (1024^3, same run): {peak:.0f} GFLOP/s")
     print(f"{'case':24s} {'minigan s':>10s} {'torch s':>10s} {'ratio':>7s} "
           f"{'minigan GFLOP/s':>16s} {'% of peak':>9s}")
@@ -324,7 +332,8 @@ def main(argv=None) -> int:
         print(f"{name:24s} {ta:10.4f} {tb:10.4f} {ta / tb:7.2f} {gflops:16.1f} "
               f"{100 * gflops / peak:8.0f}%")
     if not args.no_memory and device == "cpu":
-        ours, theirs = peak_memory("minigan", device, n), peak_memory("torch", device, n)
+        ours = peak_memory("minigan", device, n, args.untuned)
+        theirs = peak_memory("torch", device, n, args.untuned)
         if ours is not None:
             print(f"peak memory of a training step (RSS above setup): minigan {ours:.0f} MB, "
                   f"torch {theirs:.0f} MB, ratio {ours / max(theirs, 1e-9):.2f}")

@@ -8,37 +8,47 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-import os as _os
-import sys as _sys
-
-# OpenBLAS's worker threads busy-wait ~0.1 s (2^28 cycles) after every matrix product before
-# they sleep. minigan's own threads split the element-wise kernels between the cores right
-# after each GEMM, so they ran on a core that a spinning BLAS thread held: a split
-# leaky_relu forward on 0.8M floats took 1.0 ms right after a GEMM, 0.66-0.79 ms with the
-# spin cut to 2^4 cycles. OpenBLAS reads the setting once, when NumPy loads it, so it only
-# takes effect when minigan is imported before NumPy (the ``minigan`` command always is).
-# A value the user set is kept.
-BLAS_SPIN_LIMITED = "numpy" not in _sys.modules and "OPENBLAS_THREAD_TIMEOUT" not in _os.environ
-if BLAS_SPIN_LIMITED:
-    _os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
-
-from . import backend  # noqa: E402  (NumPy loads here, after the setting above)
+from . import backend
 from .autograd import (Function, Tensor, as_tensor, enable_grad, grad, is_grad_enabled, no_grad,
                        set_grad_enabled, tensor)
-from .backend import (get_default_dtype, get_rng_state, manual_seed, set_default_dtype,
-                      set_rng_state)
+from .backend import (Generator, default_generator, get_default_dtype, get_rng_state,
+                      manual_seed, set_default_dtype, set_rng_state, use_generator)
 from .creation import (arange, full, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        zeros, zeros_like)
 from .errors import (ArgumentError, CheckpointError, DeviceError, DimError, DTypeError,
-                     GradcheckError, MiniganError, ShapeError)
+                     GradcheckError, GraphError, MiniganError, ShapeError)
 from .gradcheck import gradcheck, gradgradcheck
-from .ops.elementwise import (abs, add, cast, clamp, div, eq, exp, ge, gt, le, log, lt, maximum,
-                              minimum, mul, ne, neg, pow, sqrt, sub, where)
-from .ops.linalg import matmul
+from .process import process_settings, tune_process
+from .ops.elementwise import (abs, add, cast, clamp, clip, div, eq, exp, ge, gt, le, log, lt,
+                              maximum, minimum, mul, ne, neg, pow, sqrt, sub, where)
+from .ops.linalg import matmul, mm
 from .ops.reduce import argmax, argmin, max, mean, min, std, sum, sum_to, var
-from .ops.shape import (broadcast_to, concat, expand, flatten, getitem, pad, permute, reshape,
-                        split, squeeze, stack, to_device, transpose, unsqueeze)
+from .ops.shape import (broadcast_to, clone, concat, expand, flatten, getitem, pad, permute,
+                        reshape, split, squeeze, stack, t, to_device, transpose, unflatten,
+                        unsqueeze)
 from .serialization import load, save
+# indexing, rearranging, einsum (the opsa block)
+from .ops.einsum import einsum
+from .ops.index import (gather, index_select, masked_fill, masked_select, nonzero, scatter,
+                        scatter_add, take_along_dim, tril, triu)
+from .ops.rearrange import (chunk, flip, movedim, moveaxis, narrow, repeat_interleave, roll,
+                            swapaxes, swapdims, tile, unbind)
+# PyTorch's names for the ops of ops/math.py, scan.py, reductions.py, sort.py, logic.py and
+# the factories of factories.py (whose full / arange / randint / *_like supersede creation.py's)
+from .ops.math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
+                       asin, asinh, atan, atan2, atanh, ceil, cos, cosh, div, divide, erf, erfc,
+                       exp2, expm1, fix, floor, floor_divide, fmod, frac, hypot, lerp, log10,
+                       log1p, log2, reciprocal, remainder, round, rsqrt, sgn, sign, sin, sinh,
+                       square, tan, trunc, true_divide)
+from .ops.activation import sigmoid, tanh
+from .ops.scan import cumprod, cumsum
+from .ops.reductions import all, amax, amin, any, logsumexp, norm, prod
+from .ops.sort import argsort, max, median, min, mode, sort, topk
+from . import linalg
+from .ops.logic import (allclose, equal, isclose, isfinite, isinf, isnan, isneginf, isposinf,
+                        logical_and, logical_not, logical_or, logical_xor)
+from .factories import (arange, empty, empty_like, eye, full, full_like, linspace, logspace,
+                        normal, ones_like, rand_like, randint, randn_like, randperm, zeros_like)
 from . import _methods
 
 _methods.install()
@@ -51,7 +61,15 @@ from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # n
 from .errors import AnomalyError, MissingToolError  # noqa: E402
 from .profiler import profile  # noqa: E402
 cat = concat
-float32, float64, int64 = "float32", "float64", "int64"
+# dtypes by PyTorch's names (NumPy dtype names: any place that takes a dtype takes these)
+float32, float64, int64, int32, uint8 = "float32", "float64", "int64", "int32", "uint8"
+float, double, long, int, bool = float32, float64, int64, int32, "bool"  # noqa: A001
+
+
+def device(type: str, index: int | None = None) -> str:  # noqa: A002 - PyTorch's names
+    """``mg.device("cuda", 0)`` / ``mg.device("cpu")``: a device as minigan names it
+    ("cpu", "cuda:0"); minigan's devices are plain strings."""
+    return backend.normalize_device(type if index is None else f"{type}:{index}")
 
 
 def is_available_cuda() -> bool:

@@ -6,13 +6,16 @@ imports ``numpy`` or ``cupy`` to decide where it runs. Devices are plain strings
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import threading
 from typing import Any
 
 import numpy as np
 
-from .errors import DeviceError  # noqa: F401  (raised here; backend.DeviceError stays importable)
+# backend.DeviceError stays importable
+from .errors import ArgumentError, DeviceError, DTypeError  # noqa: F401
 
 try:  # CuPy is an optional extra: pip install "minigan[cuda12]"
     import cupy as _cupy  # type: ignore
@@ -22,28 +25,6 @@ except Exception:  # ImportError, or a CuPy that cannot load its CUDA libraries
 SUPPORTED_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _keep_freed_memory() -> bool:
-    """Tell glibc's malloc to serve every allocation from its heap and keep freed memory
-    (up to 256 MB at the top) instead of returning it to the OS. By default blocks over
-    32 MB are mmap-ed fresh each time, and the kernel zero-fills every page on first touch:
-    a training step allocates several 20-40 MB im2col / GEMM buffers, and a fresh 40 MB
-    array cost ~5 ms of page faults. Measured on DCGAN-28 (batch 64, 1 thread): the step
-    got ~7% faster, peak RSS grew ~10 MB. Process-wide (it also speeds up other libraries
-    in the process); Linux/glibc only; ``MINIGAN_MALLOPT=0`` turns it off."""
-    import os
-    import sys
-    if os.environ.get("MINIGAN_MALLOPT", "1") == "0" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_max = -1, -4  # from glibc's malloc.h
-        return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 256 << 20))
-    except (OSError, AttributeError):  # not glibc (musl, ...): leave the allocator alone
-        return False
-
-
-MALLOPT_APPLIED = _keep_freed_memory()
 _default_dtype = np.dtype(np.float32)
 
 
@@ -159,9 +140,20 @@ def get_default_dtype() -> np.dtype:
 
 
 def set_default_dtype(dtype: Any) -> None:
-    """Set the floating dtype new tensors get (float32 or float64)."""
+    """Set the floating dtype new tensors get: float32 or float64 (as PyTorch, which takes
+    only floating types; None, integers and bool are refused)."""
     global _default_dtype
-    _default_dtype = check_float_dtype(dtype, "set_default_dtype")
+    from .errors import DTypeError
+    try:
+        dt = None if dtype is None or isinstance(dtype, bool) else np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt not in SUPPORTED_FLOATS:  # (a dtype compares equal to None: float64)
+        what = f"dtype {dt} is not supported; use float32 or float64" if dt is not None and \
+            dt.kind == "f" else f"got {dtype!r}"
+        raise DTypeError(f"set_default_dtype: only float32 and float64 can be the default "
+                         f"dtype, {what}")
+    _default_dtype = dt
 
 
 def check_float_dtype(dtype: Any, where: str) -> np.dtype:
@@ -174,69 +166,165 @@ def check_float_dtype(dtype: Any, where: str) -> np.dtype:
 # ---------------------------------------------------------------------------- random
 
 
+class Generator:
+    """A random number generator for one device, as PyTorch's ``torch.Generator``::
+
+        g = mg.Generator().manual_seed(0)         # "cpu"; mg.Generator("cuda") on a GPU
+        z = mg.randn(64, 100, generator=g)         # draws from g; the default one is untouched
+        with mg.use_generator(g):                  # draws that name no generator (dropout,
+            y = D(x)                               #  nn.init, mg.randn) use g on this thread
+
+    On the CPU it wraps a NumPy ``Generator`` (PCG64) seeded with ``np.random.default_rng``;
+    on ``cuda:N`` a CuPy ``RandomState`` seeded ``seed + N`` (so ``mg.manual_seed(s)`` gives
+    each GPU its own stream). ``get_state`` / ``set_state`` exist on the CPU only (CuPy cannot
+    export its generators' state); re-seed a GPU generator instead.
+    """
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = normalize_device(device)
+        self._seed: int | None = None
+        self.impl = self._make(None)   # the NumPy Generator or CuPy RandomState behind it
+
+    def _make(self, seed: int | None):
+        if self.device == "cpu":
+            return np.random.default_rng(seed)
+        index = int(self.device.split(":")[1])
+        with _cupy.cuda.Device(index):
+            return _cupy.random.RandomState(None if seed is None else seed + index)
+
+    def manual_seed(self, seed: int) -> "Generator":
+        """Seed it (an int >= 0); returns the generator, as PyTorch's does."""
+        seed = int(seed)
+        if seed < 0:
+            raise ArgumentError(f"Generator.manual_seed: seed must be >= 0, got {seed}")
+        self._seed, self.impl = seed, self._make(seed)
+        return self
+
+    def seed(self) -> int:
+        """Seed it from fresh OS entropy; returns the seed used."""
+        seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
+        self.manual_seed(seed)
+        return seed
+
+    def initial_seed(self) -> int | None:
+        """The seed it was last seeded with (None when it never was)."""
+        return self._seed
+
+    def get_state(self) -> dict:
+        """The state as a JSON-serialisable dict (CPU only), for checkpoints."""
+        if self.device != "cpu":
+            raise DeviceError(f"Generator.get_state: not available on {self.device} (CuPy "
+                              f"cannot export a generator's state); re-seed it instead")
+        return self.impl.bit_generator.state
+
+    def set_state(self, state: dict) -> "Generator":
+        """Restore a state from :meth:`get_state`."""
+        if self.device != "cpu":
+            raise DeviceError(f"Generator.set_state: not available on {self.device}")
+        self.impl.bit_generator.state = state
+        return self
+
+    def __repr__(self) -> str:
+        return f"Generator(device={self.device!r}, initial_seed={self._seed})"
+
+
 class _Generators:
-    """One seeded generator per device, created lazily, reset by ``manual_seed``."""
+    """The default generator of each device (created lazily), reset by ``manual_seed``."""
 
     def __init__(self) -> None:
-        self.seed = None
-        self.cpu = np.random.default_rng()
-        self.cuda: dict[int, Any] = {}
+        self.seed: int | None = None
+        self.cpu = Generator("cpu")
+        self.cuda: dict[str, Generator] = {}
 
-    def for_device(self, device: str):
+    def for_device(self, device: str) -> Generator:
         if device == "cpu":
             return self.cpu
-        index = int(device.split(":")[1])
-        if index not in self.cuda:
-            with _cupy.cuda.Device(index):
-                self.cuda[index] = _cupy.random.RandomState(
-                    None if self.seed is None else self.seed + index)
-        return self.cuda[index]
+        if device not in self.cuda:
+            self.cuda[device] = Generator(device)
+            if self.seed is not None:
+                self.cuda[device].manual_seed(self.seed)
+        return self.cuda[device]
 
 
 _generators = _Generators()
+_scoped = threading.local()   # use_generator: this thread's generators, one per device
 
 
-def manual_seed(seed: int) -> None:
-    """Seed the random generators of NumPy (CPU) and, when present, every CuPy device."""
+def manual_seed(seed: int) -> Generator:
+    """Seed the default generators of the CPU and of every CuPy device; returns the CPU's."""
     _generators.seed = int(seed)
-    _generators.cpu = np.random.default_rng(int(seed))
+    _generators.cpu.manual_seed(seed)
     _generators.cuda = {}
+    return _generators.cpu
 
 
-def generator(device: str = "cpu"):
-    """The generator of a device: a NumPy ``Generator`` or a CuPy ``RandomState``."""
+def default_generator(device: str = "cpu") -> Generator:
+    """The process-wide default generator of a device (what ``mg.manual_seed`` seeds)."""
     return _generators.for_device(normalize_device(device))
 
 
+@contextlib.contextmanager
+def use_generator(*generators: Generator):
+    """Within the block, draws on this thread that name no ``generator=`` (``mg.randn``,
+    dropout's masks, ``nn.init``) come from these generators, one per device, instead of the
+    default ones; other threads and the default generators are untouched. Nests."""
+    for g in generators:
+        if not isinstance(g, Generator):
+            raise DTypeError(f"use_generator: expected mg.Generator objects, got "
+                             f"{type(g).__name__}")
+    previous = getattr(_scoped, "generators", None)
+    _scoped.generators = {**(previous or {}), **{g.device: g for g in generators}}
+    try:
+        yield
+    finally:
+        _scoped.generators = previous
+
+
+def _source(device: str, generator: Generator | None):
+    """The NumPy / CuPy generator a draw on ``device`` uses: ``generator`` when given (it must
+    be on that device), else this thread's ``use_generator`` one, else the default."""
+    if generator is not None:
+        if not isinstance(generator, Generator):
+            raise DTypeError(f"generator: expected an mg.Generator, got {type(generator).__name__}")
+        if generator.device != device:
+            raise DeviceError(f"generator: a generator on {generator.device} cannot draw numbers "
+                              f"for a tensor on {device}")
+        return generator.impl
+    scoped = getattr(_scoped, "generators", None)
+    if scoped and device in scoped:
+        return scoped[device].impl
+    return _generators.for_device(device).impl
+
+
 def get_rng_state() -> dict:
-    """The CPU generator's state as a JSON-serialisable dict (for checkpoints)."""
-    return _generators.cpu.bit_generator.state
+    """The CPU default generator's state as a JSON-serialisable dict (for checkpoints)."""
+    return _generators.cpu.get_state()
 
 
 def set_rng_state(state: dict) -> None:
-    _generators.cpu.bit_generator.state = state
+    _generators.cpu.set_state(state)
 
 
-def random_normal(shape: tuple, dtype: Any, device: str):
-    gen = generator(device)
+def random_normal(shape: tuple, dtype: Any, device: str, generator: Generator | None = None):
+    gen = _source(device, generator)
     if device == "cpu":
         return gen.standard_normal(shape, dtype=np.dtype(dtype).type)
     return gen.standard_normal(shape, dtype=dtype)
 
 
-def random_uniform(shape: tuple, dtype: Any, device: str):
+def random_uniform(shape: tuple, dtype: Any, device: str, generator: Generator | None = None):
     """Uniform samples in [0, 1)."""
-    gen = generator(device)
+    gen = _source(device, generator)
     if device == "cpu":
         return gen.random(shape, dtype=np.dtype(dtype).type)
     return gen.random_sample(shape, dtype=dtype)
 
 
-def random_bits32(shape: tuple, device: str):
+def random_bits32(shape: tuple, device: str, generator: Generator | None = None):
     """Uniform random uint32 (all 32 bits). On the CPU straight from the bit generator:
     ~2.3x faster than ``random_uniform`` float32, which spends a draw per value on the
     float conversion (dropout draws a few million per training step)."""
-    gen = generator(device)
+    gen = _source(device, generator)
     if device == "cpu":
         n = math.prod(shape)
         raw = gen.bit_generator.random_raw((n + 1) // 2)          # uint64: two values each
@@ -245,16 +333,17 @@ def random_bits32(shape: tuple, device: str):
     return (gen.random_sample(shape, dtype=np.float64) * 2.0 ** 32).astype(np.uint32)
 
 
-def random_integers(low: int, high: int, shape: tuple, device: str):
+def random_integers(low: int, high: int, shape: tuple, device: str,
+                    generator: Generator | None = None):
     """Integers in [low, high) as int64."""
-    gen = generator(device)
+    gen = _source(device, generator)
     if device == "cpu":
         return gen.integers(low, high, size=shape, dtype=np.int64)
     return gen.randint(low, high, size=shape, dtype=np.int64)
 
 
-def random_permutation(n: int, device: str = "cpu"):
-    return generator(device).permutation(n)
+def random_permutation(n: int, device: str = "cpu", generator: Generator | None = None):
+    return _source(normalize_device(device), generator).permutation(n)
 
 
 # ---------------------------------------------------------------------------- scatter
@@ -276,24 +365,34 @@ def scatter_add(target, index, values) -> None:
 BLOCK_ELEMENTS = 1 << 16
 
 
-def blockwise(fn, x):
-    """``fn(x)`` for an elementwise ``fn`` that makes many passes and temporaries (erf is
-    ~60 NumPy calls), computed block by block on the CPU so each pass reads the cache, not
-    memory (erf on 0.5M float32, one thread: 6.7 -> 4.7 ms). A big job is shared between
-    threads as one part each instead (run_in_parts): small blocks on two threads spend
-    their time handing the GIL back and forth (4.2 ms; one part each: 3.0 ms). One call on
-    the GPU, for small or non-contiguous arrays."""
-    if is_cupy_array(x) or x.size <= 2 * BLOCK_ELEMENTS or not x.flags.c_contiguous:
-        return fn(x)
-    flat = x.reshape(-1)
+def blockwise(fn, x, *others, cache_blocks: bool = True):
+    """``fn(x, *others)`` for an elementwise ``fn`` that makes many passes and temporaries
+    (erf is ~60 NumPy calls), computed block by block on the CPU so each pass reads the
+    cache, not memory (erf on 0.5M float32, one thread: 6.7 -> 4.7 ms). A big job is shared
+    between threads as one part each instead (run_in_parts): small blocks on two threads
+    spend their time handing the GIL back and forth (4.2 ms; one part each: 3.0 ms). One
+    call on the GPU, for small or non-contiguous arrays. ``others`` (the upstream gradient
+    of a fused backward, say) must have x's shape; the result has x's dtype.
+    ``cache_blocks=False`` only shares a big job between the threads: for a few cheap passes
+    (clip, compare, multiply) the blocks' calls and copy cost more than the cache saves
+    (hardtanh's backward on 0.5M floats, one thread: 0.35 ms whole, 0.76 ms in blocks)."""
+    arrays = (x,) + others
+    if is_cupy_array(x) or x.size <= 2 * BLOCK_ELEMENTS or not all(
+            a.flags.c_contiguous and a.shape == x.shape for a in arrays):
+        return fn(*arrays)
+    workers = cpu_workers() if x.size >= ELEMENTWISE_PARALLEL_MIN else 1
+    if not cache_blocks and workers == 1:
+        return fn(*arrays)
+    flats = [a.reshape(-1) for a in arrays]
+    flat = flats[0]
     out = np.empty_like(flat)
-    workers = cpu_workers() if flat.size >= ELEMENTWISE_PARALLEL_MIN else 1
-    block = max(BLOCK_ELEMENTS, -(-flat.size // workers))
+    block = -(-flat.size // workers) if not cache_blocks else \
+        max(BLOCK_ELEMENTS, -(-flat.size // workers))
     starts = range(0, flat.size, block)
 
     def blocks(part: slice) -> None:
         for i in starts[part]:
-            out[i:i + block] = fn(flat[i:i + block])
+            out[i:i + block] = fn(*(f[i:i + block] for f in flats))
     run_in_parts(blocks, len(starts), flat.size, x, ELEMENTWISE_PARALLEL_MIN)
     return out.reshape(x.shape)
 

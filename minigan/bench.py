@@ -14,7 +14,8 @@ slower on convolutions and minigan's split kernels ~1.6x slower). Two clocks:
   so on a loaded machine this is the fair ratio of the work each engine does.
 
 The kernel case lists live with the per-family scripts in the checkout's ``benchmarks/``
-folder (conv_speed.py, norm_act_speed.py, linear_loss_speed.py, attention_speed.py), which
+folder (conv_speed.py, norm_act_speed.py, linear_loss_speed.py, pool_resample_speed.py,
+math_speed.py, attention_speed.py), which
 ``benchmarks/kernels.py`` and ``minigan bench`` import; the folder is not part of an
 installed wheel, and ``benchmarks_dir`` says so clearly when it is missing.
 """
@@ -45,8 +46,42 @@ def blas_threads() -> int:
         if counts:
             return int(counts[0])
     except ImportError:
-        pass
+        lib = _numpy_openblas()
+        if lib is not None:
+            return int(lib.get_threads())
     return int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1))
+
+
+class _OpenBLAS:
+    """The thread-count calls of the OpenBLAS that NumPy's wheels bundle (scipy-openblas),
+    called through ctypes: threadpoolctl does this when it is installed, and without it a
+    ``--cpu-time`` run left NumPy's BLAS on every core, so its spinning threads were counted
+    as minigan's CPU time (a text-to-image step read 0.68-0.83 s instead of 0.34-0.44 s)."""
+
+    def __init__(self, cdll, prefix: str) -> None:
+        self._set = getattr(cdll, prefix + "set_num_threads64_")
+        self._get = getattr(cdll, prefix + "get_num_threads64_")
+
+    def set_threads(self, n: int) -> None:
+        import ctypes
+        self._set(ctypes.c_int(int(n)))
+
+    def get_threads(self) -> int:
+        return int(self._get())
+
+
+def _numpy_openblas() -> "_OpenBLAS | None":
+    """NumPy's bundled OpenBLAS (numpy.libs/libscipy_openblas*.so), or None (another BLAS)."""
+    import ctypes
+    import glob
+    import numpy as np
+    folder = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(folder, "libscipy_openblas*.so*"))):
+        try:
+            return _OpenBLAS(ctypes.CDLL(path), "scipy_openblas_")
+        except (OSError, AttributeError):
+            continue
+    return None
 
 
 def set_threads(torch, threads: int | None) -> int:
@@ -56,8 +91,10 @@ def set_threads(torch, threads: int | None) -> int:
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(threads, user_api="blas")
-    except ImportError:  # without it NumPy's BLAS keeps its own count
-        pass
+    except ImportError:  # without it: NumPy's bundled OpenBLAS directly, where it is one
+        lib = _numpy_openblas()
+        if lib is not None:
+            lib.set_threads(threads)
     os.environ["MINIGAN_NUM_THREADS"] = str(threads)  # backend.cpu_workers reads it per call
     if torch is not None:
         torch.set_num_threads(threads)
@@ -234,6 +271,21 @@ def kernel_cases(torch, quick: bool = False) -> list[Case]:
             "embedding" if name.startswith("embedding") else "loss")
         cases.append(Case(group, name, *forward_backward_pair(torch, ours, theirs, inputs, gy)))
 
+    pool = import_benchmark("pool_resample_speed")
+    for name, inputs, ours, theirs, gy_shape in pool._cases(torch, rng):
+        if quick and not name.startswith(("max_pool2d k2", "avg_pool2d", "interpolate bilinear")):
+            continue
+        gy = rng.standard_normal(gy_shape).astype(np.float32)
+        group = "resample" if name.startswith(("interpolate", "pad")) else "pool"
+        cases.append(Case(group, name, *forward_backward_pair(torch, ours, theirs, inputs, gy)))
+    math_family = import_benchmark("math_speed")
+    for name, shape, ours, theirs, gy_shape in math_family._cases(torch):
+        if quick and not name.startswith(math_family.QUICK):
+            continue
+        x, gy = rng.standard_normal(shape).astype(np.float32), \
+            rng.standard_normal(gy_shape).astype(np.float32)
+        cases.append(Case("math", name, *forward_backward_pair(torch, ours, theirs, [(x, True)], gy)))
+
     attention = import_benchmark("attention_speed")
     sizes = argparse.Namespace(batch=64, tokens=16, width=128, heads=4)
     for name, (ours, theirs) in attention._cases(torch, sizes).items():
@@ -261,7 +313,7 @@ def kernels_main(argv: list[str] | None = None) -> int:
                         help="only cases whose group or name contains one of these")
     parser.add_argument("--group", nargs="+", default=None,
                         help="only these groups (conv, norm, activation, linear, loss, "
-                             "embedding, attention)")
+                             "embedding, pool, resample, math, attention)")
     args = parser.parse_args(argv)
     try:
         import torch

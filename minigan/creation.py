@@ -7,12 +7,12 @@ import numpy as np
 
 from . import backend
 from .autograd import Tensor
+from .ops.args import size_arg
 
 
-def _shape(shape: tuple) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    return tuple(int(n) for n in shape)
+def _shape(shape: tuple, op: str = "factory") -> tuple:
+    """``f(2, 3)`` or ``f((2, 3))`` as a shape of non-negative ints (errors name ``op``)."""
+    return size_arg(shape, op)
 
 
 def _float(dtype: Any) -> np.dtype:
@@ -27,21 +27,21 @@ def zeros(*shape: Any, dtype: Any = None, device: str = "cpu", requires_grad: bo
     """A tensor of zeros."""
     xp = backend.xp_for_device(device)
     with backend.device_context(backend.normalize_device(device)):
-        return _made(xp.zeros(_shape(shape), dtype=_float(dtype)), requires_grad)
+        return _made(xp.zeros(_shape(shape, "zeros"), dtype=_float(dtype)), requires_grad)
 
 
 def ones(*shape: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
     """A tensor of ones."""
     xp = backend.xp_for_device(device)
     with backend.device_context(backend.normalize_device(device)):
-        return _made(xp.ones(_shape(shape), dtype=_float(dtype)), requires_grad)
+        return _made(xp.ones(_shape(shape, "ones"), dtype=_float(dtype)), requires_grad)
 
 
 def full(shape: Any, fill_value: float, dtype: Any = None, device: str = "cpu",
          requires_grad: bool = False) -> Tensor:
     """A tensor filled with ``fill_value``."""
     xp = backend.xp_for_device(device)
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = _shape((shape,), "full")
     with backend.device_context(backend.normalize_device(device)):
         return _made(xp.full(shape, fill_value, dtype=_float(dtype)), requires_grad)
 
@@ -59,25 +59,31 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
         return _made(xp.arange(start, end, step, dtype=dtype), requires_grad)
 
 
-def randn(*shape: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    """Samples of N(0, 1) from the device's seeded generator (``mg.manual_seed``)."""
+def randn(*shape: Any, generator: backend.Generator | None = None, dtype: Any = None,
+          device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """Samples of N(0, 1) from ``generator`` (an ``mg.Generator`` on ``device``), else the
+    device's default generator (``mg.manual_seed``)."""
     device = backend.normalize_device(device)
     with backend.device_context(device):
-        return _made(backend.random_normal(_shape(shape), _float(dtype), device), requires_grad)
+        return _made(backend.random_normal(_shape(shape, "randn"), _float(dtype), device,
+                                           generator), requires_grad)
 
 
-def rand(*shape: Any, dtype: Any = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    """Samples of U[0, 1) from the device's seeded generator."""
+def rand(*shape: Any, generator: backend.Generator | None = None, dtype: Any = None,
+         device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    """Samples of U[0, 1) from ``generator``, else the device's default generator."""
     device = backend.normalize_device(device)
     with backend.device_context(device):
-        return _made(backend.random_uniform(_shape(shape), _float(dtype), device), requires_grad)
+        return _made(backend.random_uniform(_shape(shape, "rand"), _float(dtype), device,
+                                            generator), requires_grad)
 
 
-def randint(low: int, high: int, size: tuple, device: str = "cpu") -> Tensor:
-    """Random int64 values in [low, high)."""
+def randint(low: int, high: int, size: tuple, device: str = "cpu", *,
+            generator: backend.Generator | None = None) -> Tensor:
+    """Random int64 values in [low, high), from ``generator`` else the default generator."""
     device = backend.normalize_device(device)
     with backend.device_context(device):
-        return Tensor(backend.random_integers(low, high, tuple(size), device))
+        return Tensor(backend.random_integers(low, high, tuple(size), device, generator))
 
 
 def _like(factory):

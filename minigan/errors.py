@@ -12,13 +12,22 @@ ShapeError         ValueError, RuntimeError               shapes or sizes that d
                                                           target): PyTorch raises RuntimeError
 ArgumentError      ValueError, RuntimeError               a bad value of an argument or option
                                                           (a negative size, an unknown mode)
-DTypeError         TypeError                              a dtype or a kind of argument an op does
+DTypeError         TypeError, RuntimeError                a dtype or a kind of argument an op does
                                                           not take (an int tensor that should be
-                                                          float, a string where a tensor goes)
+                                                          float, a string where a tensor goes):
+                                                          PyTorch raises TypeError for the kind of
+                                                          argument, RuntimeError for a dtype a
+                                                          kernel does not implement
 DimError           IndexError                             a dim / axis out of range, or an index
                                                           out of bounds
 DeviceError        RuntimeError                           a device that cannot be used here, or
                                                           inputs on different devices
+GraphError         RuntimeError                           the graph cannot do what was asked: a
+                                                          second backward through freed values,
+                                                          a value written in place that a backward
+                                                          needs, a leaf that requires grad written
+                                                          in place, a grad of a tensor that does
+                                                          not require grad
 CheckpointError    ValueError                             a file that is not a usable minigan
                                                           checkpoint (missing, corrupt, another
                                                           model's)
@@ -48,7 +57,7 @@ class ArgumentError(MiniganError, ValueError, RuntimeError):
     """A bad value of an argument or option."""
 
 
-class DTypeError(MiniganError, TypeError):
+class DTypeError(MiniganError, TypeError, RuntimeError):
     """A dtype, or a kind of argument, that the op does not take."""
 
 
@@ -58,6 +67,10 @@ class DimError(MiniganError, IndexError):
 
 class DeviceError(MiniganError, RuntimeError):
     """A device was asked for that cannot be used here, or devices were mixed."""
+
+
+class GraphError(MiniganError, RuntimeError):
+    """The autograd graph cannot do what was asked (PyTorch raises RuntimeError for these)."""
 
 
 class CheckpointError(MiniganError, ValueError):
@@ -82,4 +95,4 @@ class MissingToolError(MiniganError, FileNotFoundError):
 
 
 __all__ = ["MiniganError", "ShapeError", "ArgumentError", "DTypeError", "DimError", "DeviceError",
-           "CheckpointError", "GradcheckError", "AnomalyError", "MissingToolError"]
+           "GraphError", "CheckpointError", "GradcheckError", "AnomalyError", "MissingToolError"]

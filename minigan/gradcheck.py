@@ -27,8 +27,11 @@ def _outputs(result: Any) -> list[Tensor]:
     return [o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
 
 
-def _as_float64_inputs(inputs: Sequence[Any]) -> list[Any]:
-    """Copies of the inputs in float64 (the check is meaningless in float32)."""
+def _as_float64_inputs(inputs: Sequence[Any] | Tensor) -> list[Any]:
+    """Copies of the inputs in float64 (the check is meaningless in float32); one Tensor
+    counts as one input, as in PyTorch's ``gradcheck(fn, x)``."""
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
     out = []
     for x in inputs:
         if isinstance(x, Tensor) and x.dtype.kind == "f":

@@ -37,7 +37,8 @@ from .errors import ArgumentError
 from .gradcheck import gradcheck_result
 
 # attributes that Function._record and the engine add; what is left is the op's settings
-_RECORDED = {"inputs", "needs_input_grad", "generation", "_output_refs", "_output_meta"}
+_RECORDED = {"inputs", "needs_input_grad", "generation", "_output_refs", "_output_meta", "_clock",
+             "_init_state"}
 ELEMENTWISE_MAX = 64  # checked inputs with more entries in all get the fast check
 # A failure is checked again with the step eps times this: a wrong backward fails at any
 # step, while a step that carried some inputs across a kink (leaky_relu at 0: D's first

@@ -189,6 +189,53 @@ def _register_core() -> None:
                                  [_normal(rng, (2, 2, 3), d)]))
 
 
+# ---------------------------------------------------------------------------- Tensor methods, index assignment, in-place, Function.apply
+
+
+def _register_tensor_api() -> None:
+    import minigan as mg
+    from .autograd import Function
+
+    class Cubic(Function):  # PyTorch's custom-Function idiom, called through apply
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.save_for_backward(x)
+            ctx.k = k
+            return x * x * x * k
+
+        @staticmethod
+        def backward(ctx, gy):
+            x, = ctx.saved_tensors
+            return gy * x * x * (3.0 * ctx.k), None
+
+    def index_put(x, v):  # x[idx] = v, recorded: x's gradient has zeros where v went
+        y = x.clone()
+        y[1, :, [0, 2]] = v
+        return y
+
+    def inplace_chain(x, w):
+        h = x * 1.0
+        h.mul_(w)
+        h += w
+        h.clamp_(-1.5, 1.5)
+        return h
+
+    check("clone", "tensor")(lambda rng, d: ((lambda x: x.clone() * x), [_normal(rng, (2, 3), d)]))
+    check("t", "tensor")(lambda rng, d: ((lambda x: x.t()), [_normal(rng, (2, 3), d)]))
+    check("unflatten", "tensor")(lambda rng, d: ((lambda x: x.unflatten(1, (2, -1))),
+                                                 [_normal(rng, (2, 6), d)]))
+    check("getitem_int_and_array", "tensor")(lambda rng, d: (
+        (lambda x: x[1, :, [0, 2, 2]]), [_normal(rng, (2, 3, 4), d)]))
+    check("index_put", "tensor")(lambda rng, d: (index_put, [_normal(rng, (2, 3, 4), d),
+                                                             _normal(rng, (3, 2), d)]))
+    check("inplace_ops", "tensor")(lambda rng, d: (inplace_chain, [
+        _normal(rng, (2, 3), d) * 0.5, _off_zero(rng, (3,), d)]))
+    check("clamp_tensor_bounds", "tensor")(lambda rng, d: (
+        (lambda x, lo: mg.clamp(x, lo, 1.5)), [_off_zero(rng, (2, 3), d), _off_zero(rng, (3,), d) * 0.5]))
+    check("function_apply", "tensor")(lambda rng, d: ((lambda x: Cubic.apply(x, 0.5)),
+                                                      [_normal(rng, (2, 3), d)]))
+
+
 # ---------------------------------------------------------------------------- F.* kernels
 
 
@@ -254,6 +301,185 @@ def _register_functional() -> None:
     del mg
 
 
+# ---------------------------------------------------------------------------- opsa: indexing,
+# rearranging, einsum, padding, resampling, pooling, conv1d
+
+
+def _register_opsa() -> None:
+    import minigan as mg
+    from . import functional as F
+
+    def ints(values, d):
+        return tensor(np.array(values, dtype=np.int64), device=d)
+
+    index = [[0, 2, 1], [1, 1, 0]]
+    check("gather", "index")(lambda rng, d: (
+        (lambda x: mg.gather(x, 1, ints(index, d))), [_normal(rng, (2, 3), d)]))
+    check("scatter", "index")(lambda rng, d: (
+        (lambda x, s: mg.scatter(x, 0, ints([[1, 0, 1]], d), s)),
+        [_normal(rng, (2, 3), d), _normal(rng, (2, 3), d)]))
+    check("scatter_add", "index")(lambda rng, d: (
+        (lambda x, s: mg.scatter_add(x, 1, ints(index, d), s)),
+        [_normal(rng, (2, 3), d), _normal(rng, (2, 3), d)]))
+    check("index_select", "index")(lambda rng, d: (
+        (lambda x: mg.index_select(x, 0, ints([2, 0, 2], d))), [_normal(rng, (3, 2), d)]))
+    check("take_along_dim", "index")(lambda rng, d: (
+        (lambda x: mg.take_along_dim(x, ints([[0], [2]], d), 1)), [_normal(rng, (2, 3), d)]))
+    check("masked_select", "index")(lambda rng, d: (
+        (lambda x: mg.masked_select(x, tensor(np.array([True, False, True]), device=d))),
+        [_normal(rng, (2, 3), d)]))
+    check("masked_fill", "index")(lambda rng, d: (
+        (lambda x, v: mg.masked_fill(x, tensor(np.array([[True], [False]]), device=d), v)),
+        [_normal(rng, (2, 3), d), _normal(rng, (), d)]))
+    check("tril", "index")(lambda rng, d: ((lambda x: mg.tril(x, -1)), [_normal(rng, (2, 3, 3), d)]))
+    check("triu", "index")(lambda rng, d: ((lambda x: mg.triu(x, 1)), [_normal(rng, (3, 4), d)]))
+
+    check("repeat", "rearrange")(lambda rng, d: ((lambda x: x.repeat(2, 1, 3)), [_normal(rng, (2, 2), d)]))
+    check("tile", "rearrange")(lambda rng, d: ((lambda x: mg.tile(x, (2,))), [_normal(rng, (2, 3), d)]))
+    check("repeat_interleave", "rearrange")(lambda rng, d: (
+        (lambda x: mg.repeat_interleave(x, ints([2, 0, 1], d), dim=1)), [_normal(rng, (2, 3), d)]))
+    check("chunk", "rearrange")(lambda rng, d: ((lambda x: mg.chunk(x, 2, -1)), [_normal(rng, (2, 3), d)]))
+    check("unbind", "rearrange")(lambda rng, d: ((lambda x: mg.unbind(x, 1)), [_normal(rng, (2, 3), d)]))
+    check("flip", "rearrange")(lambda rng, d: ((lambda x: mg.flip(x, (0, 2))), [_normal(rng, (2, 2, 3), d)]))
+    check("roll", "rearrange")(lambda rng, d: (
+        (lambda x: mg.roll(x, (1, -2), (0, 1))), [_normal(rng, (2, 3), d)]))
+    check("movedim", "rearrange")(lambda rng, d: (
+        (lambda x: mg.movedim(x, 0, -1)), [_normal(rng, (2, 3, 2), d)]))
+    check("narrow", "rearrange")(lambda rng, d: ((lambda x: mg.narrow(x, 1, -2, 2)), [_normal(rng, (2, 3), d)]))
+
+    check("einsum", "einsum")(lambda rng, d: (
+        (lambda a, b: mg.einsum("bij,bjk->bik", a, b)), [_normal(rng, (2, 2, 3), d), _normal(rng, (2, 3, 2), d)]))
+    check("einsum_diagonal_broadcast", "einsum")(lambda rng, d: (
+        (lambda a, b, c: mg.einsum("ii...,i,j->...j", a, b, c)),
+        [_normal(rng, (3, 3, 2), d), _normal(rng, (1,), d), _normal(rng, (2,), d)]))
+
+    for mode in ("reflect", "replicate", "circular"):
+        check(f"pad_{mode}", "padding")(lambda rng, d, mode=mode: (
+            (lambda x: F.pad(x, (2, 1, 1, 0), mode=mode)), [_normal(rng, (1, 3, 3), d)]))
+    check("pad_negative", "padding")(lambda rng, d: (
+        (lambda x: F.pad(x, (-1, 2, 1, -1), value=0.5)), [_normal(rng, (2, 3, 3), d)]))
+
+    for name, kwargs in (("nearest", dict(scale_factor=1.5)), ("nearest-exact", dict(size=(3, 2))),
+                         ("bilinear", dict(scale_factor=2, mode="bilinear")),
+                         ("bilinear_corners", dict(size=(3, 5), mode="bilinear", align_corners=True)),
+                         ("bicubic", dict(size=3, mode="bicubic")), ("area", dict(size=(1, 3), mode="area"))):
+        kwargs = dict(kwargs, mode=kwargs.get("mode", name))
+        check(f"interpolate_{name}", "resample")(lambda rng, d, kwargs=kwargs: (
+            (lambda x: F.interpolate(x, **kwargs)), [_normal(rng, (1, 2, 2, 3), d)]))
+
+    check("max_pool2d", "pool")(lambda rng, d: (
+        (lambda x: F.max_pool2d(x, 3, 2, 1, dilation=(1, 2), ceil_mode=True)), [_distinct(rng, (1, 2, 5, 6), d)]))
+    check("avg_pool2d", "pool")(lambda rng, d: (
+        (lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False)),
+        [_normal(rng, (1, 2, 4, 5), d)]))
+    check("adaptive_avg_pool2d", "pool")(lambda rng, d: (
+        (lambda x: F.adaptive_avg_pool2d(x, (2, 3))), [_normal(rng, (1, 2, 3, 5), d)]))
+    check("adaptive_max_pool2d", "pool")(lambda rng, d: (
+        (lambda x: F.adaptive_max_pool2d(x, (2, 3))), [_distinct(rng, (1, 2, 3, 5), d)]))
+
+    check("conv1d", "conv")(lambda rng, d: (
+        (lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2, groups=2)),
+        [_normal(rng, (1, 2, 6), d), _normal(rng, (4, 1, 2), d), _normal(rng, (4,), d)]))
+    check("conv_transpose1d", "conv")(lambda rng, d: (
+        (lambda x, w: F.conv_transpose1d(x, w, stride=2, output_padding=1)),
+        [_normal(rng, (1, 2, 3), d), _normal(rng, (2, 3, 3), d)]))
+# ---------------------------------------------------------------------------- math, scans, sorting, activations, losses
+
+
+def _register_math_scans_sorting() -> None:
+    """ops/math.py, scan.py, reductions.py, sort.py, smooth.py, piecewise.py, the new losses."""
+    import math
+
+    import minigan as mg
+    from . import functional as F
+
+    domains = {"asin": (-0.9, 0.9), "acos": (-0.9, 0.9), "atanh": (-0.9, 0.9), "acosh": (1.2, 3.0),
+               "log2": (0.3, 3.0), "log10": (0.3, 3.0), "log1p": (-0.7, 3.0), "rsqrt": (0.3, 3.0),
+               "tan": (-1.2, 1.2)}
+    from .ops.math import UNARY
+    for name in UNARY:
+        low, high = domains.get(name, (-2.0, 2.0))
+        check(name, "math")(lambda rng, d, name=name, low=low, high=high: (
+            getattr(mg, name), [_leaf(rng.uniform(low, high, (2, 3)), d)]))
+    check("reciprocal_off_zero", "math")(lambda rng, d: (mg.reciprocal, [_off_zero(rng, (2, 3), d, 0.3)]))
+    check("square", "math")(lambda rng, d: (mg.square, [_normal(rng, (2, 3), d)]))
+    check("frac", "math")(lambda rng, d: (mg.frac, [_leaf(rng.uniform(0.1, 0.9, (2, 3)) + 1.0, d)]))
+    for name in ("floor", "ceil", "round", "trunc", "sign"):  # zero (constant) gradients
+        check(name, "math", second_order=False)(lambda rng, d, name=name: (getattr(mg, name), [_off_zero(rng, (2, 3), d)]))
+
+    def operands(rng, d):  # a / b stays 0.1 or more away from an integer
+        b = rng.uniform(1.0, 1.05, (3,)) * np.array([1.0, -1.0, 1.0])
+        a = rng.integers(-3, 4, (2, 3)) + rng.uniform(0.3, 0.7, (2, 3))
+        return [_leaf(a, d), _leaf(b, d)]
+    for name in ("remainder", "fmod", "atan2", "hypot"):
+        check(name, "math")(lambda rng, d, name=name: (getattr(mg, name), operands(rng, d)))
+    check("lerp", "math")(lambda rng, d: (mg.lerp, [_normal(rng, (2, 3), d), _normal(rng, (3,), d),
+                                                    _leaf(rng.uniform(-0.5, 1.5, (2, 1)), d)]))
+
+    check("cumsum", "scan")(lambda rng, d: ((lambda x: mg.cumsum(x, 1)), [_normal(rng, (2, 4), d)]))
+    check("cumprod", "scan")(lambda rng, d: ((lambda x: mg.cumprod(x, -1)), [_normal(rng, (2, 4), d)]))
+
+    @check("cumprod_zeros", "scan")
+    def _cumprod_zeros(rng, d):
+        x = rng.standard_normal((2, 5))
+        x[0, 1], x[1, 1], x[1, 3] = 0.0, 0.0, 0.0  # exact zeros: its gradient is a polynomial
+        return (lambda t: mg.cumprod(t, 1)), [_leaf(x, d)]
+
+    check("prod", "reduction")(lambda rng, d: ((lambda x: mg.prod(x, 1)), [_normal(rng, (2, 3), d)]))
+
+    @check("prod_zeros", "reduction")
+    def _prod_zeros(rng, d):
+        x = rng.standard_normal((3, 3))
+        x[0, 0], x[1, 0], x[1, 2] = 0.0, 0.0, 0.0
+        return (lambda t: mg.prod(t, 1)), [_leaf(x, d)]
+
+    check("logsumexp", "reduction")(lambda rng, d: (
+        (lambda x: mg.logsumexp(x, (0, 2))), [_normal(rng, (2, 3, 2), d)]))
+    check("amax", "reduction")(lambda rng, d: ((lambda x: mg.amax(x, 1)), [_distinct(rng, (2, 3), d)]))
+    check("amin", "reduction")(lambda rng, d: ((lambda x: mg.amin(x, 0)), [_distinct(rng, (2, 3), d)]))
+    signs = np.array([[1.0, -1.0, 1.0], [-1.0, 1.0, -1.0]])
+    for ord in (2, 1, math.inf, 0.5, 3):  # |x| apart (no ties for inf) and away from 0
+        check(f"vector_norm_{ord}", "reduction")(lambda rng, d, ord=ord: (
+            (lambda x: mg.linalg.vector_norm(x, ord, 1)),
+            [_leaf(_distinct(rng, (2, 3), "cpu", 0.3, 2.0).numpy() * signs, d)]))
+
+    for name, fn in {"sort": lambda x: mg.sort(x, 1, descending=True).values,
+                     "topk": lambda x: mg.topk(x, 2, 0).values,
+                     "max_dim": lambda x: mg.max(x, 1).values,
+                     "min_dim": lambda x: mg.min(x, 0, keepdim=True).values,
+                     "median": lambda x: mg.median(x, 1).values,
+                     "mode": lambda x: mg.mode(x, 1).values}.items():
+        check(name, "sort")(lambda rng, d, fn=fn: (fn, [_distinct(rng, (3, 4), d)]))
+
+    smooth = {"silu": F.silu, "elu": lambda x: F.elu(x, 0.7), "selu": F.selu,
+              "celu": lambda x: F.celu(x, 0.5), "softplus": lambda x: F.softplus(x, 2.0, 3.0),
+              "softsign": F.softsign, "mish": F.mish, "logsigmoid": F.logsigmoid,
+              "hardtanh": lambda x: F.hardtanh(x, -0.5, 1.5), "relu6": F.relu6,
+              "hardsigmoid": F.hardsigmoid, "hardswish": F.hardswish}
+    for name, fn in smooth.items():   # x in 0.2 .. 2.8 from the kinks at 0, -0.5, 1.5, 3, -3, 6
+        check(name, "activation")(lambda rng, d, fn=fn: (
+            fn, [_leaf(rng.choice([-2.5, -1.0, 0.25, 1.0, 2.0, 4.5], (2, 3)) + rng.uniform(-0.1, 0.1, (2, 3)), d)]))
+    check("glu", "activation")(lambda rng, d: ((lambda x: F.glu(x, 0)), [_normal(rng, (4, 3), d)]))
+    check("prelu", "activation")(lambda rng, d: (
+        F.prelu, [_off_zero(rng, (2, 3, 2), d), _positive(rng, (3,), d, 0.1, 0.5)]))
+
+    @check("nll_loss", "loss")
+    def _nll_loss(rng, d):
+        target, weight = tensor(np.array([1, 0, 3]), device=d), _leaf(rng.uniform(0.5, 2, 4), d, False)
+        return (lambda x: F.nll_loss(x, target, weight)), [_normal(rng, (3, 4), d)]
+
+    check("l1_loss", "loss")(lambda rng, d: (F.l1_loss, [_off_zero(rng, (2, 3), d), _leaf(np.zeros((2, 3)), d)]))
+    check("smooth_l1_loss", "loss")(lambda rng, d: (
+        (lambda x, t: F.smooth_l1_loss(x, t, beta=0.5)),
+        [_leaf(rng.choice([-1.5, -0.2, 0.3, 2.0], (2, 3)), d), _leaf(np.zeros((2, 3)), d)]))
+    check("huber_loss", "loss")(lambda rng, d: (
+        (lambda x, t: F.huber_loss(x, t, delta=0.5)),
+        [_leaf(rng.choice([-1.5, -0.2, 0.3, 2.0], (2, 3)), d), _leaf(np.zeros((2, 3)), d)]))
+    check("kl_div", "loss")(lambda rng, d: (
+        (lambda x, t: F.kl_div(x, t, reduction="batchmean")),
+        [_leaf(rng.uniform(-3, -0.1, (2, 3)), d), _positive(rng, (2, 3), d, 0.1, 1.0)]))
+
+
 # ---------------------------------------------------------------------------- reference kernels
 
 
@@ -295,5 +521,8 @@ def _register_reference() -> None:
 
 
 _register_core()
+_register_tensor_api()
 _register_functional()
+_register_opsa()
+_register_math_scans_sorting()
 _register_reference()

@@ -153,6 +153,25 @@ def _fsync_folder(folder: str) -> None:
 # ============================================================================ load
 
 
+def _describe_non_archive(head: bytes) -> str:
+    """What a file that is not a zip archive looks like, from its first bytes."""
+    if not head:
+        return "an empty file"
+    if head.startswith(b"\x93NUMPY"):
+        return "a single array (an .npy file)"
+    if head[:1] == b"\x80":
+        return "a Python pickle (which minigan never loads)"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # maybe a character cut off at the end of the 64 bytes
+        if exc.start < len(head) - 3:
+            return f"a binary file starting {head[:8]!r}"
+        text = head[:exc.start].decode("utf-8")
+    if all(c.isprintable() or c in "\n\r\t" for c in text):
+        return f"a text file starting {text.splitlines()[0][:30]!r}" if text.strip() else "a text file"
+    return f"a binary file starting {head[:8]!r}"
+
+
 class _Decoder:
     def __init__(self, path: str, npz: Any, device: str | None) -> None:
         self.path, self.npz, self.device = path, npz, device
@@ -224,6 +243,13 @@ def load(path: str | os.PathLike, device: str | None = None) -> Any:
     path = os.fspath(path)
     if device is not None:
         device = backend.normalize_device(device)
+    if os.path.isdir(path):
+        raise CheckpointError(f"load: {path!r} is a folder, not a minigan checkpoint file")
+    with open(path, "rb") as f:  # FileNotFoundError for a missing file, as torch.load
+        head = f.read(64)
+    if not head.startswith(b"PK"):  # not a zip archive: say what it is, before NumPy guesses
+        raise CheckpointError(f"load: {path!r} is not a valid minigan checkpoint: "
+                              f"{_describe_non_archive(head)}, not an .npz archive")
     try:
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:

@@ -2,6 +2,9 @@
 derandomized so CI is reproducible."""
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
@@ -45,3 +48,25 @@ def _seed():
     import minigan as mg
     mg.manual_seed(0)
     np.random.seed(0)
+
+
+def _package_files() -> dict:
+    """Every file of the minigan package (bytecode caches aside): its name, and the hash of
+    each file that is not Python source (the shipped data and weights)."""
+    import minigan
+    root = Path(minigan.__file__).parent
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            if p.suffix != ".py" else None
+            for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _package_left_alone():
+    """No command or call the tests make writes into the package: the shipped files
+    (minigan/models/classifier.npz, the MNIST subset) are byte-identical afterwards, and no
+    file appears there."""
+    before = _package_files()
+    yield
+    after = _package_files()
+    changed = sorted(k for k in set(before) | set(after) if before.get(k, 0) != after.get(k, 0))
+    assert not changed, f"the tests wrote into the minigan package: {changed}"

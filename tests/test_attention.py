@@ -142,7 +142,7 @@ def test_softmax_axis_errors(device):
     x = _t(np.zeros((2, 3)), device)
     with pytest.raises(IndexError, match="softmax: dim 2 is out of range"):
         F.softmax(x, 2)
-    with pytest.raises(TypeError, match="log_softmax: axis must be one int"):
+    with pytest.raises(TypeError, match="log_softmax: dim must be one int"):
         F.log_softmax(x, (0, 1))
 
 

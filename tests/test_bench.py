@@ -41,7 +41,8 @@ def test_run_table_prints_a_ratio_per_case():
 def test_kernel_cases_cover_both_sizes_and_run(torch):
     cases = bench.kernel_cases(torch, quick=True)
     groups = {c.group for c in cases}
-    assert {"conv", "norm", "activation", "linear", "loss", "attention"} <= groups
+    assert {"conv", "norm", "activation", "linear", "loss", "pool", "resample", "math",
+            "attention"} <= groups
     assert any("(64, 16, 128)" in c.name for c in cases)        # Transformer sizes too
     loss = next(c for c in cases if c.group == "loss")
     loss.ours()
@@ -58,3 +59,19 @@ def test_missing_benchmarks_folder_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(bench, "__file__", str(tmp_path / "minigan" / "bench.py"))
     with pytest.raises(FileNotFoundError, match="source checkout"):
         bench.import_benchmark("compare_torch")
+
+
+def test_set_threads_limits_numpys_blas_without_threadpoolctl(monkeypatch):
+    """--cpu-time runs one thread each: NumPy's BLAS too, or its spinning threads are billed
+    to minigan (threadpoolctl is not a dependency; the bundled OpenBLAS is called directly)."""
+    from minigan import bench
+    before = bench.blas_threads()
+    monkeypatch.setenv("MINIGAN_NUM_THREADS", "")  # set_threads sets it; restored afterwards
+    if bench._numpy_openblas() is None:
+        pytest.skip("NumPy does not bundle scipy-openblas here")
+    try:
+        bench.set_threads(None, 1)
+        assert bench.blas_threads() == 1
+    finally:
+        bench.set_threads(None, before)
+    assert bench.blas_threads() == before

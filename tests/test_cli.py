@@ -133,7 +133,7 @@ def test_missing_and_foreign_checkpoints(trained, tmp_path):
                               "'digit-classifier' checkpoint", "'dcgan28'")
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 truncated")
     assert_one_line_error(run("sample", "--checkpoint", str(tmp_path / "broken.npz")),
-                          "not a readable minigan checkpoint")
+                          "not a valid minigan checkpoint")
     assert_one_line_error(run("sample", "--checkpoint", str(out), "--out", str(tmp_path / "x.jpg")),
                           ".png")
 

@@ -260,9 +260,14 @@ def test_pow_at_zero_follows_torch(torch):
         compare_with_torch(torch, mg.pow, torch.pow, [a, b])
 
 
-def test_clamp_with_tensor_bounds_is_refused():
-    with pytest.raises(TypeError, match="clamp: min and max must be numbers"):
-        mg.clamp(mg.ones(2), mg.zeros(2))
+def test_clamp_with_tensor_bounds_matches_torch(torch):
+    rng = np.random.default_rng(0)
+    a, lo, hi = rng.standard_normal((3, 4)), rng.standard_normal(4) - 0.5, rng.standard_normal(4) + 0.5
+    compare_with_torch(torch, lambda x, l, h: mg.clamp(x, l, h), lambda x, l, h: torch.clamp(x, l, h),
+                       [a, lo, hi])
+    compare_with_torch(torch, lambda x, l: x.clamp(min=l), lambda x, l: x.clamp(min=l), [a, lo])
+    with pytest.raises(TypeError, match="clamp: min must be a number or a Tensor, got str"):
+        mg.clamp(mg.ones(2), "0")
 
 
 def test_backward_returning_a_wrong_dtype_is_reported():

@@ -83,6 +83,15 @@ CONVS = {
     "same-even": (lambda lib: lib.Conv2d(2, 3, (4, 3), padding="same"), (1, 2, 6, 5)),
     "valid": (lambda lib: lib.Conv2d(2, 3, 2, padding="valid"), (1, 2, 4, 4)),
     "unbatched": (lambda lib: lib.Conv2d(2, 3, 3, padding=1), (2, 5, 5)),
+    "reflect": (lambda lib: lib.Conv2d(2, 3, 3, padding=(1, 2), padding_mode="reflect"), (2, 2, 5, 6)),
+    "replicate-same": (lambda lib: lib.Conv2d(2, 3, (2, 3), padding="same",
+                                              padding_mode="replicate"), (1, 2, 5, 4)),
+    "circular": (lambda lib: lib.Conv2d(2, 3, 3, stride=2, padding=1, padding_mode="circular"),
+                 (2, 2, 5, 5)),
+    "conv1d": (lambda lib: lib.Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2), (2, 4, 9)),
+    "conv1d-same-even": (lambda lib: lib.Conv1d(2, 3, 4, padding="same", bias=False), (2, 2, 7)),
+    "conv1d-reflect": (lambda lib: lib.Conv1d(2, 3, 3, padding=2, padding_mode="reflect"), (2, 2, 5)),
+    "conv1d-unbatched": (lambda lib: lib.Conv1d(2, 3, 3, padding="valid"), (2, 6)),
 }
 
 
@@ -104,6 +113,9 @@ TCONVS = {
                                                  output_padding=(1, 2), groups=2, dilation=(2, 1)),
                  (2, 4, 4, 5)),
     "unbatched": (lambda lib: lib.ConvTranspose2d(2, 3, 3, stride=2), (2, 3, 3)),
+    "conv_transpose1d": (lambda lib: lib.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1,
+                                                         groups=2, dilation=1), (2, 4, 5)),
+    "conv_transpose1d-unbatched": (lambda lib: lib.ConvTranspose1d(2, 3, 4, stride=3), (2, 3)),
 }
 
 
@@ -363,8 +375,10 @@ def test_init_functions():
 def test_conv_argument_errors():
     with pytest.raises(ValueError, match="in_channels \\(3\\) must be divisible by groups \\(2\\)"):
         nn.Conv2d(3, 4, 3, groups=2)
-    with pytest.raises(ValueError, match="padding_mode 'reflect' is not supported"):
-        nn.Conv2d(3, 4, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="padding_mode 'mirror' is not supported"):
+        nn.Conv2d(3, 4, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match="ConvTranspose2d: padding_mode 'reflect' is not supported"):
+        nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect")
     with pytest.raises(ValueError, match="'same' is not supported for strided"):
         nn.Conv2d(3, 4, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match="output_padding"):
@@ -374,6 +388,10 @@ def test_conv_argument_errors():
         nn.Conv2d(3, 4, 3)(mg.randn(2, 5, 8, 8))
     with pytest.raises(ValueError, match="expected a 3-D"):
         nn.Conv2d(3, 4, 3)(mg.randn(8, 8))
+    with pytest.raises(ValueError, match=r"Conv1d: expected a 2-D \(C, L\) or 3-D \(N, C, L\) input"):
+        nn.Conv1d(3, 4, 3)(mg.randn(1, 3, 8, 8))
+    with pytest.raises(ValueError, match=r"Conv1d: kernel_size must be an int or 1 ints"):
+        nn.Conv1d(3, 4, (3, 3))
 
 
 def test_linear_shape_error_names_op():

@@ -331,3 +331,25 @@ def test_state_follows_the_model_to_another_dtype(device):
     for p in model.parameters():
         assert p.dtype == np.float64
         assert opt.state[p]["exp_avg"].dtype == np.float64 and opt.state[p]["step"] == 2
+
+
+@pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.1, momentum=0.9)),
+                                         ("Adam", dict(lr=0.01)),
+                                         ("RMSprop", dict(lr=0.01, momentum=0.5))])
+def test_state_of_a_0d_parameter_survives_a_round_trip(name, kwargs, tmp_path):
+    """A 0-d parameter (a learned gate or scale) has 0-d state arrays: they must come back as
+    arrays (they once came back as Python floats, which the in-place update never changed)."""
+    def run(opt, p, steps):
+        for t in steps:
+            p.grad = mg.tensor(np.array(0.5 + 0.1 * t))
+            opt.step()
+    p = nn.Parameter(mg.tensor(np.array(1.0)))
+    opt = getattr(optim, name)([p], **kwargs)
+    run(opt, p, range(3))
+    mg.save(opt.state_dict(), tmp_path / "opt.npz")
+    q = nn.Parameter(mg.tensor(p.numpy().copy()))
+    again = getattr(optim, name)([q], **kwargs)
+    again.load_state_dict(mg.load(tmp_path / "opt.npz"))
+    run(opt, p, range(3, 8))
+    run(again, q, range(3, 8))
+    np.testing.assert_array_equal(p.numpy(), q.numpy())

@@ -11,7 +11,7 @@ import minigan as mg
 from strategies import axes_for, broadcastable_shapes, check_grads, compare_with_torch, float_arrays, leaf, shapes
 
 REDUCTIONS = {
-    "sum": mg.sum, "mean": mg.mean, "max": mg.max, "min": mg.min,
+    "sum": mg.sum, "mean": mg.mean, "max": mg.amax, "min": mg.amin,  # max(x, dim): (values, indices)
     "var": mg.var, "std": mg.std,
 }
 
@@ -52,7 +52,7 @@ def test_torch_spelling_dim_keepdim_and_methods():
     x = mg.tensor(np.arange(6.0).reshape(2, 3))
     assert x.sum(dim=1, keepdim=True).shape == (2, 1)
     assert x.mean(dim=-1).tolist() == [1.0, 4.0]
-    assert x.max(0).tolist() == [3.0, 4.0, 5.0] and x.min(axis=1).tolist() == [0.0, 3.0]
+    assert x.max(0).values.tolist() == [3.0, 4.0, 5.0] and x.min(axis=1).values.tolist() == [0.0, 3.0]
     assert x.var(correction=0).item() == pytest.approx(np.var(np.arange(6.0)))
     assert x.std(unbiased=False).item() == pytest.approx(np.std(np.arange(6.0)))
     with pytest.raises(TypeError, match="axis or dim"):
@@ -61,10 +61,10 @@ def test_torch_spelling_dim_keepdim_and_methods():
 
 def test_max_ties_share_the_gradient_like_torch_amax(torch):
     a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
-    compare_with_torch(torch, lambda x: mg.max(x, 1), lambda t: torch.amax(t, 1), [a])
+    compare_with_torch(torch, lambda x: mg.amax(x, 1), lambda t: torch.amax(t, 1), [a])
     compare_with_torch(torch, lambda x: mg.min(x), lambda t: torch.amin(t), [a])
     x = leaf(a)
-    mg.max(x, axis=1).sum().backward()
+    mg.amax(x, axis=1).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
 
 
@@ -80,7 +80,7 @@ def test_zero_dim_reductions():
 def test_integer_sum_and_max():
     i = mg.tensor([[1, 2], [3, 4]])
     assert i.sum().item() == 10 and i.sum().dtype == np.int64
-    assert i.max(axis=0).tolist() == [3, 4]
+    assert i.max(axis=0).values.tolist() == [3, 4]
 
 
 def test_float32_stays_float32():
@@ -136,7 +136,7 @@ def test_max_of_empty_names_the_op_and_shape():
 
 
 def test_mean_of_integers_is_refused():
-    with pytest.raises(TypeError, match="mean: needs a floating tensor"):
+    with pytest.raises(TypeError, match="mean: could not infer output dtype"):
         mg.mean(mg.tensor([1, 2]))
 
 

@@ -39,8 +39,8 @@ def test_dcgan_shapes_and_init():
     x = G(z)
     assert x.shape == (3, 1, 28, 28) and float(x.abs().max().item()) <= 1.0
     assert D(x).shape == (3, 1)
-    n_g = sum(p.size for p in G.parameters())
-    n_d = sum(p.size for p in D.parameters())
+    n_g = sum(p.numel() for p in G.parameters())
+    n_d = sum(p.numel() for p in D.parameters())
     assert n_g == 100 * 12544 + 2 * 12544 + 256 * 128 * 25 + 2 * 128 + 128 * 64 * 25 + 2 * 64 + 64 * 25
     assert n_d == 64 * 25 + 64 + 128 * 64 * 25 + 128 + 6272 + 1
     sd = G.state_dict()
@@ -212,7 +212,7 @@ def test_foreign_checkpoint_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match="'something-else' checkpoint; expected a 'dcgan28'"):
         GANTrainer.from_checkpoint(tmp_path / "x.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(CheckpointError, match="not a readable minigan checkpoint"):
+    with pytest.raises(CheckpointError, match="not a valid minigan checkpoint: a text file"):
         load_checkpoint(tmp_path / "junk.npz", "dcgan28")
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "nowhere.npz", "dcgan28")
@@ -274,3 +274,106 @@ def test_grid_layout_and_values(tmp_path):
     path = plot_curves(steps, {"a": np.sin(steps), "b": np.where(steps == 3, np.nan, 1.0)},
                        tmp_path / "c.png")
     assert Image.open(path).size == (720, 400)
+
+
+# ---------------------------------------------------------------------------- the trainer's own generator
+
+
+def test_trainer_leaves_the_process_generator_alone():
+    """A user's mg.randn sequence is the same with or without a trainer built and stepped
+    between the draws (the trainer draws from its own generators)."""
+    mg.manual_seed(5)
+    want = [mg.randn(3).numpy() for _ in range(3)]
+    mg.manual_seed(5)
+    got = [mg.randn(3).numpy()]
+    trainer = GANTrainer(GANConfig(steps=2, out="unused", **TINY))
+    got.append(mg.randn(3).numpy())
+    trainer.train_step()
+    got.append(mg.randn(3).numpy())
+    for a, b in zip(want, got):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_trainer_steps_do_not_depend_on_the_process_generator():
+    runs = []
+    for seed in (1, 2):
+        mg.manual_seed(seed)
+        trainer = GANTrainer(GANConfig(steps=2, out="unused", **TINY))
+        runs.append([trainer.train_step() for _ in range(2)])
+    assert runs[0] == runs[1]
+
+
+def test_checkpoint_entries_are_unchanged(tmp_path):
+    """The refactor into the shared loop keeps DCGAN-28's checkpoint format: old ones load."""
+    trainer = GANTrainer(GANConfig(steps=1, out="unused", **TINY))
+    state = trainer.state_dict()
+    assert set(state) == {"kind", "config", "step", "generator", "discriminator", "opt_generator",
+                          "opt_discriminator", "data", "rng", "fixed_z", "generator_ema"}
+    assert set(json.loads(state["config"])) == {
+        "steps", "batch_size", "lr", "optimizer", "betas", "device", "data", "limit", "seed",
+        "out", "sample_every", "checkpoint_every", "r1", "ema", "n_samples"}
+    assert set(json.loads(state["rng"])) >= {"bit_generator", "state"}
+
+
+# ---------------------------------------------------------------------------- freezing and EMA
+
+
+def test_a_failing_g_step_does_not_leave_d_frozen():
+    trainer = GANTrainer(GANConfig(steps=2, out="unused", **TINY))
+
+    def broken_step():
+        raise RuntimeError("planted failure in G's update")
+    trainer.opt_G.step = broken_step
+    with pytest.raises(RuntimeError, match="planted"):
+        trainer.train_step()
+    assert all(p.requires_grad for p in trainer.D.parameters())
+
+
+def test_frozen_restores_each_parameter_flag():
+    from minigan.training import frozen
+    D = Discriminator()
+    first = next(D.parameters())
+    first.requires_grad_(False)  # frozen by the user before: stays frozen after
+    with pytest.raises(ValueError):
+        with frozen(D):
+            assert not any(p.requires_grad for p in D.parameters())
+            raise ValueError("inside")
+    flags = [p.requires_grad for p in D.parameters()]
+    assert flags[0] is False and all(flags[1:])
+
+
+class TwoScales(mg.nn.Module):
+    """Two same-shape parameters, registered in either order: pairing by position would
+    copy ``a`` into ``b``."""
+
+    def __init__(self, a_first: bool) -> None:
+        super().__init__()
+        a, b = mg.nn.Parameter(mg.randn(3)), mg.nn.Parameter(mg.randn(3))
+        for name, value in ((("a", a), ("b", b)) if a_first else (("b", b), ("a", a))):
+            setattr(self, name, value)
+        self.register_buffer("count", mg.zeros(1))
+
+
+def test_copy_and_ema_pair_entries_by_name():
+    from minigan.training import copy_module_, update_ema
+    source, target = TwoScales(a_first=True), TwoScales(a_first=False)
+    assert [n for n, _ in source.named_parameters()] != [n for n, _ in target.named_parameters()]
+    copy_module_(target, source)
+    for name in ("a", "b"):
+        np.testing.assert_array_equal(getattr(target, name).numpy(), getattr(source, name).numpy())
+    ema = TwoScales(a_first=False)
+    before = {n: getattr(ema, n).numpy().copy() for n in ("a", "b")}
+    source.count.data[...] = 7
+    update_ema(ema, source, 0.9)
+    for name in ("a", "b"):
+        np.testing.assert_allclose(getattr(ema, name).numpy(),
+                                   0.9 * before[name] + 0.1 * getattr(source, name).numpy(), rtol=1e-6)
+    assert ema.count.numpy().tolist() == [7.0]
+
+
+def test_copy_and_ema_refuse_different_modules():
+    from minigan.training import copy_module_, update_ema
+    with pytest.raises(mg.ArgumentError, match="copy_module_: .* differ"):
+        copy_module_(Generator(), Discriminator())
+    with pytest.raises(mg.ArgumentError, match="update_ema: the two modules' parameters differ"):
+        update_ema(TwoScales(True), mg.nn.Linear(3, 3), 0.5)

@@ -50,9 +50,14 @@ class DigitClassifier(nn.Module):
 
 def load_classifier(path: str | Path | None = None, device: str = "cpu") -> DigitClassifier:
     """The trained classifier (the shipped weights by default), in eval mode on ``device``."""
+    from ..errors import CheckpointError
     from ..training.checkpoint import load_checkpoint
     path = Path(path) if path is not None else WEIGHTS_PATH
     state = load_checkpoint(path, CHECKPOINT_KIND)
     model = DigitClassifier()
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: a {CHECKPOINT_KIND!r} checkpoint whose weights do not "
+                              f"fit DigitClassifier ({type(exc).__name__}: {exc})") from None
     return model.to(device).eval()

@@ -1,4 +1,4 @@
-"""DCGAN-28: the reference GAN for 28x28 grey images (MNIST), exactly as DESIGN.md gives it.
+"""DCGAN-28: the reference GAN for 28x28 grey images (MNIST), as docs/design.md gives it.
 
 Generator, z of 100 floats from N(0, 1)::
 

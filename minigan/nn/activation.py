@@ -79,3 +79,130 @@ class Softmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+# ---------------------------------------------------------------------------- the activation family
+# (ops/smooth.py and ops/piecewise.py); PyTorch's constructor arguments. ``inplace`` is
+# accepted as in PyTorch; True is refused as for ReLU above.
+
+
+class _Elementwise(Module):
+    """An activation layer: ``function(x, **options)``; ``options`` show in the repr."""
+    function = staticmethod(lambda x: x)
+
+    def __init__(self, inplace: bool = False, **options) -> None:
+        super().__init__()
+        _no_inplace(type(self).__name__, inplace)
+        self.inplace = False
+        self._options = options
+        for key, value in options.items():
+            setattr(self, key, value)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return type(self).function(x, **{k: getattr(self, k) for k in self._options})
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={getattr(self, k)}" for k in self._options)
+
+
+class SiLU(_Elementwise):
+    """x * sigmoid(x)."""
+    function = staticmethod(F.silu)
+
+
+class Mish(_Elementwise):
+    """x * tanh(softplus(x))."""
+    function = staticmethod(F.mish)
+
+
+class SELU(_Elementwise):
+    """scale * elu(x, alpha) with the self-normalising constants."""
+    function = staticmethod(F.selu)
+
+
+class ELU(_Elementwise):
+    """x for x > 0, alpha (exp(x) - 1) otherwise."""
+    function = staticmethod(F.elu)
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace, alpha=alpha)
+
+
+class CELU(_Elementwise):
+    """max(0, x) + min(0, alpha (exp(x / alpha) - 1))."""
+    function = staticmethod(F.celu)
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace, alpha=alpha)
+
+
+class Softplus(_Elementwise):
+    """log(1 + exp(beta x)) / beta; x where beta x > threshold."""
+    function = staticmethod(F.softplus)
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__(beta=beta, threshold=threshold)
+
+
+class Softsign(_Elementwise):
+    """x / (1 + |x|)."""
+    function = staticmethod(F.softsign)
+
+
+class LogSigmoid(_Elementwise):
+    """log(sigmoid(x)), without overflow."""
+    function = staticmethod(F.logsigmoid)
+
+
+class Hardtanh(_Elementwise):
+    """x clipped to [min_val, max_val]."""
+    function = staticmethod(F.hardtanh)
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val ({min_val}) must not be greater than max_val "
+                             f"({max_val})")
+        super().__init__(inplace, min_val=min_val, max_val=max_val)
+
+
+class ReLU6(_Elementwise):
+    """min(max(x, 0), 6)."""
+    function = staticmethod(F.relu6)
+
+
+class Hardsigmoid(_Elementwise):
+    """relu6(x + 3) / 6."""
+    function = staticmethod(F.hardsigmoid)
+
+
+class Hardswish(_Elementwise):
+    """x * relu6(x + 3) / 6."""
+    function = staticmethod(F.hardswish)
+
+
+class GLU(_Elementwise):
+    """a * sigmoid(b) for the two halves a, b of the input along ``dim``."""
+    function = staticmethod(F.glu)
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__(dim=dim)
+
+
+class PReLU(Module):
+    """x for x > 0, else weight * x: one learnable slope, or one per channel
+    (``num_parameters`` = the channels, dim 1), each starting at ``init``."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        from .. import factories
+        from .module import Parameter
+        self.num_parameters = int(num_parameters)
+        self.weight = Parameter(factories.full((self.num_parameters,), float(init),
+                                               dtype=dtype, device=device or "cpu"))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"

@@ -13,7 +13,9 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..errors import ArgumentError, DimError, DTypeError
+from .. import backend
+from ..autograd import Tensor
+from ..errors import ArgumentError, DimError, DTypeError, ShapeError
 
 
 def _index(value: Any, op: str, what: str) -> int:
@@ -56,7 +58,7 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
 def single_dim(dim: Any, ndim: int, op: str) -> int:
     """One dim (an int, maybe negative) as a non-negative axis of a tensor with ``ndim`` dims
     (0 for a 0-d tensor)."""
-    if isinstance(dim, (list, tuple)):
+    if dim is None or isinstance(dim, (list, tuple)):
         raise DTypeError(f"{op}: dim must be one int, got {dim!r}")
     axes = normalize_axis(dim, ndim, op)
     return axes[0] if axes else 0
@@ -97,16 +99,101 @@ def choice(value: Any, allowed: Iterable[Any], op: str, name: str) -> Any:
 
 def tensor_arg(x: Any, op: str, name: str = "input"):
     """``x`` if it is a Tensor, else a DTypeError naming the argument."""
-    from ..autograd import Tensor
     if not isinstance(x, Tensor):
         raise DTypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
     return x
 
 
+def float_input(x: Any, op: str, name: str = "input"):
+    """``x`` for an op that computes in floating point (exp, sqrt, sigmoid, ...): a floating
+    Tensor as it is, an integer or bool one cast to the default float dtype, as PyTorch does
+    (they cannot require grad, so nothing is lost)."""
+    tensor_arg(x, op, name)
+    kind = x.data.dtype.kind
+    if kind == "f":
+        return x
+    if kind not in "iub":
+        raise DTypeError(f"{op}: {name} must be a numeric tensor, got {x.data.dtype}")
+    return Tensor._wrap(x.data.astype(backend.get_default_dtype()))
+
+
+def _of_kind(x: Any, op: str, name: str, kinds: str, wanted: str):
+    """``x`` if it is a Tensor whose dtype kind is one of ``kinds``, else a DTypeError."""
+    tensor_arg(x, op, name)
+    if x.data.dtype.kind not in kinds:
+        raise DTypeError(f"{op}: {name} must be {wanted}, got {x.data.dtype}")
+    return x
+
+
+def numeric_tensor(x: Any, op: str, name: str = "input"):
+    """``x`` if it is a Tensor of numbers (not bool: PyTorch implements few ops for bool)."""
+    return _of_kind(x, op, name, "iuf", "a tensor of numbers (not bool)")
+
+
 def float_tensor(x: Any, op: str, name: str = "input"):
     """``x`` if it is a floating Tensor (float32 or float64)."""
-    tensor_arg(x, op, name)
-    if x.data.dtype.kind != "f":
-        raise DTypeError(f"{op}: {name} must be a floating tensor (float32 or float64), "
-                         f"got {x.data.dtype}")
-    return x
+    return _of_kind(x, op, name, "f", "a floating tensor (float32 or float64)")
+
+
+# ---------------------------------------------------------------------------- indices, masks, shapes
+
+
+def index_tensor(x: Any, op: str, name: str = "index"):
+    """``x`` if it is an integer Tensor (int32 or int64, as PyTorch's index arguments)."""
+    return _of_kind(x, op, name, "iu", "an integer tensor (int64 or int32)")
+
+
+def bool_tensor(x: Any, op: str, name: str = "mask"):
+    """``x`` if it is a boolean Tensor (PyTorch's masks are bool, never 0/1 integers)."""
+    return _of_kind(x, op, name, "b", "a bool tensor")
+
+
+def same_device(op: str, x: Any, other: Any, name: str = "index") -> None:
+    """A DeviceError unless the Tensors ``x`` and ``other`` (named ``name``) share a device."""
+    from ..errors import DeviceError
+    if x.device != other.device:
+        raise DeviceError(f"{op}: input is on {x.device} but {name} is on {other.device}")
+
+
+def broadcast_shapes(op: str, *shapes: tuple) -> tuple:
+    """The shape that ``shapes`` broadcast to, or a ShapeError naming them."""
+    from ..errors import ShapeError
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ShapeError(f"{op}: shapes {', '.join(map(str, shapes))} do not broadcast "
+                         f"together") from None
+
+
+def bounded_indices(index, size: int, op: str, what: str) -> None:
+    """A DimError unless every value of the integer array ``index`` lies in [0, size)."""
+    if index.size == 0:
+        return
+    low, high = int(index.min()), int(index.max())
+    if low < 0 or high >= size:
+        bad = low if low < 0 else high
+        raise DimError(f"{op}: index {bad} is out of bounds for {what} with size {size}")
+
+
+def flag(value: Any, op: str, name: str, allow_none: bool = False):
+    """A bool option (True/False; 0 and 1 pass as in Python), or None where ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer))
+                                              and value in (0, 1)):
+        return bool(value)
+    raise DTypeError(f"{op}: {name} must be True or False, got {value!r} ({type(value).__name__})")
+
+
+def dtype_arg(dtype: Any, op: str, default: Any = None) -> np.dtype:
+    """``dtype`` (a name such as ``"float32"`` / ``mg.float32``, a NumPy dtype or type) as a
+    dtype minigan has: bool, an integer type, float32 or float64 (None: ``default``)."""
+    if dtype is None:
+        return np.dtype(default)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"{op}: unknown dtype {dtype!r}") from None
+    if dt.kind not in "biuf" or (dt.kind == "f" and dt not in (np.float32, np.float64)):
+        raise DTypeError(f"{op}: dtype {dt} is not supported (bool, integers, float32, float64)")
+    return dt

@@ -24,7 +24,7 @@ ops (matmul, the masked softmax, dropout), so it needs no backward of its own.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -33,17 +33,24 @@ from ..autograd import Function, Tensor, as_tensor
 from ..reference import attention as reference
 from ..reference.switch import reference_kernels_enabled
 from .linalg import matmul
-from .reduce import normalize_axis, sum, sum_to
+from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
+from .args import float_tensor, single_dim
+from .reduce import sum, sum_to
 from .elementwise import exp
-from .shape import transpose
+from .shape import clone, reshape, transpose
 
 
 def _one_axis(axis: Any, dim: Any, ndim: int, op: str) -> int:
-    if dim is not None:
-        axis = dim
-    if not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{op}: axis must be one int, got {axis!r}")
-    return normalize_axis(int(axis), ndim, op)[0]
+    return single_dim(axis if dim is None else dim, ndim, op)
+
+
+def _along(run: Callable, x: Tensor, axis: int) -> Tensor:
+    """``run(x, axis)``, also for a 0-d tensor (as a 1-element row) and an empty one."""
+    if x.ndim == 0:
+        return reshape(run(reshape(x, (1,)), 0), ())
+    if x.data.size == 0:
+        return clone(x)
+    return run(x, axis)
 
 
 # ---------------------------------------------------------------------------- row reductions
@@ -142,10 +149,11 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
 
     A row that is entirely -inf gives NaN, as ``torch.softmax``.
     """
+    x = float_tensor(x, "softmax")
     axis = _one_axis(axis, dim, x.ndim, "softmax")
     if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/attention.py
-        return reference.softmax(x, axis)
-    return Softmax(axis)(x)
+        return _along(reference.softmax, x, axis)
+    return _along(lambda t, a: Softmax(a)(t), x, axis)
 
 
 # ============================================================================ log_softmax
@@ -191,10 +199,11 @@ class LogSoftmaxGrad(Function):
 
 def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """log(softmax(x)) along ``axis`` (``dim`` is PyTorch's name), computed stably."""
+    x = float_tensor(x, "log_softmax")
     axis = _one_axis(axis, dim, x.ndim, "log_softmax")
     if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/attention.py
-        return reference.log_softmax(x, axis)
-    return LogSoftmax(axis)(x)
+        return _along(reference.log_softmax, x, axis)
+    return _along(lambda t, a: LogSoftmax(a)(t), x, axis)
 
 
 # ============================================================================ scaled dot-product attention
@@ -220,18 +229,18 @@ def attention_mask(mask: Any, scores_shape: tuple, like: Tensor, op: str,
     if not isinstance(mask, Tensor):
         mask = as_tensor(backend.get_array_module(like.data).asarray(mask))
     if not _broadcastable(mask.shape, scores_shape):
-        raise ValueError(f"{op}: {where} of shape {mask.shape} cannot be broadcast to the "
+        raise ShapeError(f"{op}: {where} of shape {mask.shape} cannot be broadcast to the "
                          f"attention scores of shape {scores_shape}")
     if backend.device_of(mask.data) != backend.device_of(like.data):
-        raise ValueError(f"{op}: {where} is on {mask.device} but the query is on {like.device}")
+        raise DeviceError(f"{op}: {where} is on {mask.device} but the query is on {like.device}")
     if mask.dtype == np.bool_:
         xp = backend.get_array_module(mask.data)
         keep = mask.data if true_means_keep else ~mask.data
         return Tensor._wrap(xp.where(keep, 0, -np.inf).astype(like.dtype))
     if mask.dtype.kind != "f":
-        raise TypeError(f"{op}: {where} must be bool or float, got {mask.dtype}")
+        raise DTypeError(f"{op}: {where} must be bool or float, got {mask.dtype}")
     if mask.dtype != like.dtype:
-        raise TypeError(f"{op}: {where} has dtype {mask.dtype} but the query has {like.dtype}")
+        raise DTypeError(f"{op}: {where} has dtype {mask.dtype} but the query has {like.dtype}")
     return mask
 
 
@@ -260,19 +269,21 @@ def attention(query: Tensor, key: Tensor, value: Tensor, additive_mask: Tensor |
 
 def check_qkv(query: Tensor, key: Tensor, value: Tensor, op: str) -> tuple:
     """Validate (B..., T, D), (B..., S, D), (B..., S, Dv); return the scores' shape."""
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        float_tensor(t, op, name)
     if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
-        raise ValueError(f"{op}: query, key and value need at least 2 dims (..., L, D), got "
+        raise ShapeError(f"{op}: query, key and value need at least 2 dims (..., L, D), got "
                          f"{query.shape}, {key.shape}, {value.shape}")
     if query.shape[-1] != key.shape[-1]:
-        raise ValueError(f"{op}: query {query.shape} and key {key.shape} must have the same "
+        raise ShapeError(f"{op}: query {query.shape} and key {key.shape} must have the same "
                          f"last dim")
     if key.shape[-2] != value.shape[-2]:
-        raise ValueError(f"{op}: key {key.shape} and value {value.shape} must have the same "
+        raise ShapeError(f"{op}: key {key.shape} and value {value.shape} must have the same "
                          f"length (dim -2)")
     try:
         batch = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
     except ValueError:
-        raise ValueError(f"{op}: the batch dims of query {query.shape}, key {key.shape} and "
+        raise ShapeError(f"{op}: the batch dims of query {query.shape}, key {key.shape} and "
                          f"value {value.shape} do not broadcast") from None
     return tuple(batch) + (query.shape[-2], key.shape[-2])
 
@@ -297,13 +308,13 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, mask
     op = "scaled_dot_product_attention"
     if attn_mask is not None:
         if mask is not None:
-            raise TypeError(f"{op}: give mask or attn_mask, not both")
+            raise DTypeError(f"{op}: give mask or attn_mask, not both")
         mask = attn_mask
     scores_shape = check_qkv(query, key, value, op)
     if not 0.0 <= dropout_p < 1.0:
-        raise ValueError(f"{op}: dropout_p must be in [0, 1), got {dropout_p}")
+        raise ArgumentError(f"{op}: dropout_p must be in [0, 1), got {dropout_p}")
     if is_causal and mask is not None:
-        raise ValueError(f"{op}: give a mask or is_causal=True, not both")
+        raise ArgumentError(f"{op}: give a mask or is_causal=True, not both")
     additive = attention_mask(mask, scores_shape, query, op)
     if is_causal:
         additive = causal_mask(scores_shape[-2], scores_shape[-1], query)

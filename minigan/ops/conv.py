@@ -1,4 +1,4 @@
-"""2-D convolution and transposed convolution, with gradients of every order.
+"""2-D (and 1-D) convolution and transposed convolution, with gradients of every order.
 
 Notation
 --------
@@ -40,12 +40,14 @@ A plain NCHW input costs one transpose copy (folded into the padding copy).
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from .. import backend
 from ..autograd import Function, Tensor
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..reference import conv as reference
 from ..reference.switch import reference_kernels_enabled
+from .args import choice, int_arg, int_tuple
 
 
 # ============================================================================ geometry
@@ -64,21 +66,6 @@ class _Geometry(NamedTuple):
     P: tuple
     D: tuple
     G: int
-
-
-def _pair(value, name: str, op: str, minimum: int) -> tuple:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{op}: {name} must be an int or a pair, got {value!r}")
-        pair = tuple(value)
-    else:
-        pair = (value, value)
-    if not all(isinstance(v, int) or hasattr(v, "__index__") for v in pair):
-        raise TypeError(f"{op}: {name} must be integers, got {value!r}")
-    pair = tuple(int(v) for v in pair)
-    if min(pair) < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return pair
 
 
 def _conv_out(size: int, k: int, s: int, p: int, d: int) -> int:
@@ -209,6 +196,20 @@ def _valid_taps(k: int, size: int, out: int, s: int, p: int, d: int) -> tuple:
     return lo, max(0, hi - lo + 1), lo * s + k * d - p
 
 
+def _kernel_offsets(g: _Geometry) -> list:
+    """For each kernel offset (kh, kw) whose taps reach the image: (kh, kw, out, inp), where
+    ``out`` = (rows, cols) slices of the output positions it serves and ``inp`` = the strided
+    (rows, cols) slices of the input pixels they read, x[oh*S + kh*D - P, ow*S + kw*D - P].
+    col2im adds along these; pooling (ops/pool.py) takes maxima and sums along them."""
+    (S_h, S_w), (P_h, P_w), (D_h, D_w) = g.S, g.P, g.D
+    rows = [_valid_taps(kh, g.H, g.OH, S_h, P_h, D_h) for kh in range(g.KH)]
+    columns = [_valid_taps(kw, g.W, g.OW, S_w, P_w, D_w) for kw in range(g.KW)]
+    return [(kh, kw, (slice(oh, oh + nh), slice(ow, ow + nw)),
+             (slice(h0, h0 + (nh - 1) * S_h + 1, S_h), slice(w0, w0 + (nw - 1) * S_w + 1, S_w)))
+            for kh, (oh, nh, h0) in enumerate(rows)
+            for kw, (ow, nw, w0) in enumerate(columns) if nh and nw]
+
+
 def _col2im(cols, N: int, C: int, g: _Geometry):
     """Adjoint of ``_im2col``: cols (L, G*KH*KW*Cg) -> x (N, C, H, W) (channels-last view).
 
@@ -219,27 +220,22 @@ def _col2im(cols, N: int, C: int, g: _Geometry):
     to crop, which would leave a layout batch norm and the next conv must copy). Images of
     the batch do not overlap, so threads may take a part of the batch each."""
     xp = backend.get_array_module(cols)
-    (ph, pw), (S_h, S_w), (D_h, D_w) = g.P, g.S, g.D
     G, Cg = g.G, C // g.G
-    rows = [_valid_taps(kh, g.H, g.OH, S_h, ph, D_h) for kh in range(g.KH)]
-    columns = [_valid_taps(kw, g.W, g.OW, S_w, pw, D_w) for kw in range(g.KW)]
+    offsets = _kernel_offsets(g)
     if C == 1:
-        return _col2im_single_channel(cols, N, g, rows, columns)
+        return _col2im_single_channel(cols, N, g, offsets)
     c7 = cols.reshape(N, g.OH, g.OW, G, g.KH, g.KW, Cg)
     out = xp.zeros((N, g.H, g.W, G, Cg), dtype=cols.dtype)
 
     def add(part):
         o, c = out[part], c7[part]
-        for kh, (oh, nh, h0) in enumerate(rows):
-            for kw, (ow, nw, w0) in enumerate(columns):
-                if nh and nw:
-                    o[:, h0:h0 + (nh - 1) * S_h + 1:S_h, w0:w0 + (nw - 1) * S_w + 1:S_w] += \
-                        c[:, oh:oh + nh, ow:ow + nw, :, kh, kw]
+        for kh, kw, (oh, ow), (ih, iw) in offsets:
+            o[:, ih, iw] += c[:, oh, ow, :, kh, kw]
     backend.run_in_parts(add, N, cols.size, cols)
     return out.reshape(N, g.H, g.W, C).transpose(0, 3, 1, 2)
 
 
-def _col2im_single_channel(cols, N: int, g: _Geometry, rows: list, columns: list):
+def _col2im_single_channel(cols, N: int, g: _Geometry, offsets: list):
     """``_col2im`` for one output channel: the per-offset rows of ``cols.T`` (contiguous
     when the caller's GEMM wrote the offset-major (KH*KW, L) array, see ConvTranspose2d)
     are added into strided windows of the image, runs of OW floats instead of single ones.
@@ -247,12 +243,8 @@ def _col2im_single_channel(cols, N: int, g: _Geometry, rows: list, columns: list
     xp = backend.get_array_module(cols)
     per_offset = cols.T.reshape(g.KH, g.KW, N, g.OH, g.OW)
     out = xp.zeros((N, g.H, g.W), dtype=cols.dtype)
-    (S_h, S_w) = g.S
-    for kh, (oh, nh, h0) in enumerate(rows):
-        for kw, (ow, nw, w0) in enumerate(columns):
-            if nh and nw:
-                out[:, h0:h0 + (nh - 1) * S_h + 1:S_h, w0:w0 + (nw - 1) * S_w + 1:S_w] += \
-                    per_offset[kh, kw, :, oh:oh + nh, ow:ow + nw]
+    for kh, kw, (oh, ow), (ih, iw) in offsets:
+        out[:, ih, iw] += per_offset[kh, kw, :, oh, ow]
     return out[:, None]
 
 
@@ -371,83 +363,195 @@ class Conv2dGradWeight(Function):
 
 
 # ============================================================================ public API
+#
+# conv2d / conv_transpose2d take (N, C, H, W); conv1d / conv_transpose1d take (N, C, L) and
+# run the same kernels on a (N, C, 1, L) image with a (OC, Cg, 1, K) weight: one
+# implementation, a length-1 height (``dims`` below is the number of spatial dims, 1 or 2).
+
+_LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
+_AXES = {1: ("length",), 2: ("height", "width")}
 
 
-def _check_tensors(op: str, x: Tensor, w: Tensor, b: Tensor | None) -> None:
+def _check_tensors(op: str, x: Tensor, w: Tensor, b: Tensor | None, dims: int) -> None:
     if not isinstance(x, Tensor) or not isinstance(w, Tensor):
-        raise TypeError(f"{op}: input and weight must be Tensors, got "
-                        f"{type(x).__name__} and {type(w).__name__}")
+        raise DTypeError(f"{op}: input and weight must be Tensors, got "
+                         f"{type(x).__name__} and {type(w).__name__}")
     if x.dtype.kind != "f" or w.dtype.kind != "f":
-        raise TypeError(f"{op}: input and weight must be floating point, got {x.dtype} and {w.dtype}")
-    if w.ndim != 4:
-        raise ValueError(f"{op}: weight must be 4-D, got shape {w.shape}")
-    if x.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or 3-D (C, H, W), "
-                         f"got shape {x.shape}")
+        raise DTypeError(f"{op}: input and weight must be floating point, got {x.dtype} and "
+                         f"{w.dtype}")
+    if w.ndim != dims + 2:
+        raise ShapeError(f"{op}: weight must be {dims + 2}-D, got shape {w.shape}")
+    if x.ndim != dims + 2:
+        raise ShapeError(f"{op}: expected a {dims + 2}-D input {_LAYOUT[dims]} or {dims + 1}-D "
+                         f"{_LAYOUT[dims].replace('N, ', '')}, got shape {x.shape}")
     if b is not None and (not isinstance(b, Tensor) or b.ndim != 1):
-        raise ValueError(f"{op}: bias must be a 1-D Tensor, got "
+        raise ShapeError(f"{op}: bias must be a 1-D Tensor, got "
                          f"{b.shape if isinstance(b, Tensor) else type(b).__name__}")
 
 
 def _check_groups(op: str, groups, in_ch: int, out_ch: int, x: Tensor, w: Tensor) -> int:
-    if not hasattr(groups, "__index__") or int(groups) < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    groups = int(groups)
+    groups = int_arg(groups, op, "groups")
+    if groups < 1:
+        raise ArgumentError(f"{op}: groups must be a positive int, got {groups}")
     if in_ch % groups or out_ch % groups:
-        raise ValueError(f"{op}: groups={groups} must divide both the input channels ({in_ch}) "
+        raise ShapeError(f"{op}: groups={groups} must divide both the input channels ({in_ch}) "
                          f"and the output channels ({out_ch}); input {x.shape}, weight {w.shape}")
     return groups
 
 
-def _unbatched(x: Tensor, op: str) -> bool:
-    """PyTorch accepts (C, H, W) as a batch of one."""
-    return isinstance(x, Tensor) and x.ndim == 3
+def same_padding(kernel_size: Sequence[int], dilation: Sequence[int]) -> list[tuple[int, int]]:
+    """padding='same' per spatial dim, as PyTorch: D (K - 1) in all, the odd one at the end."""
+    return [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+            for k, d in zip(kernel_size, dilation)]
+
+
+def _padding(op: str, padding: Any, dims: int, K: tuple, S: tuple, D: tuple) -> list:
+    """(before, after) per spatial dim, from an int, a tuple, 'valid' or 'same'."""
+    if isinstance(padding, str):
+        choice(padding, ("valid", "same"), op, "padding")
+        if padding == "valid":
+            return [(0, 0)] * dims
+        if any(s != 1 for s in S):
+            raise ArgumentError(f"{op}: padding='same' is not supported for strided "
+                                f"convolutions (stride {S})")
+        return same_padding(K, D)
+    return [(p, p) for p in int_tuple(padding, dims, op, "padding", 0)]
+
+
+def _as_image(x: Tensor, w: Tensor):
+    """(N, C, L) and (OC, Cg, K) as (N, C, 1, L) and (OC, Cg, 1, K)."""
+    from .shape import reshape
+    return (reshape(x, x.shape[:2] + (1,) + x.shape[2:]),
+            reshape(w, w.shape[:2] + (1,) + w.shape[2:]))
+
+
+def _unbatched(x: Tensor, dims: int) -> bool:
+    """PyTorch accepts (C, H, W) / (C, L) as a batch of one."""
+    return isinstance(x, Tensor) and x.ndim == dims + 1
+
+
+def _as_batch_of_one(fn, x: Tensor, *args, **kwargs) -> Tensor:
+    from .shape import reshape
+    y = fn(reshape(x, (1,) + x.shape), *args, **kwargs)
+    return reshape(y, y.shape[1:])
 
 
 def _call(fn: Function, x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
     return fn(x, w) if b is None else fn(x, w, b)
 
 
+def _conv(op: str, dims: int, x: Tensor, w: Tensor, b: Tensor | None, stride: Any,
+          padding: Any, dilation: Any, groups: Any) -> Tensor:
+    """conv1d / conv2d: checks, then the Conv2d Function."""
+    if _unbatched(x, dims):
+        return _as_batch_of_one(lambda x: _conv(op, dims, x, w, b, stride, padding, dilation,
+                                                groups), x)
+    _check_tensors(op, x, w, b, dims)
+    S, D = int_tuple(stride, dims, op, "stride", 1), int_tuple(dilation, dims, op, "dilation", 1)
+    K = w.shape[2:]
+    pads = _padding(op, padding, dims, K, S, D)
+    C, OC, Cg = x.shape[1], w.shape[0], w.shape[1]
+    G = _check_groups(op, groups, C, OC, x, w)
+    if C != Cg * G:
+        raise ShapeError(f"{op}: input of shape {x.shape} has {C} channels but weight {w.shape} "
+                         f"expects {Cg * G}" + (f" ({Cg} per group x {G} groups)" if G > 1 else ""))
+    if b is not None and b.shape != (OC,):
+        raise ShapeError(f"{op}: bias of shape {b.shape} does not match the {OC} output "
+                         f"channels of weight {w.shape}")
+    for k, size, (p, extra), d, axis in zip(K, x.shape[2:], pads, D, _AXES[dims]):
+        if d * (k - 1) + 1 > size + p + extra:
+            raise ShapeError(f"{op}: kernel {w.shape} (dilation {D}) spans {d * (k - 1) + 1} in "
+                             f"{axis}, more than the padded input ({size} + 2*{p}) of input "
+                             f"{x.shape}")
+    if any(before != after for before, after in pads):  # 'same' with an even span: pad the end
+        from .padding import pad
+        x = pad(x, [n for before, after in reversed(pads) for n in (0, after - before)])
+    P = tuple(before for before, _ in pads)
+    if dims == 1:
+        x, w = _as_image(x, w)
+        S, P, D = (1,) + S, (0,) + P, (1,) + D
+    if reference_kernels_enabled():  # mg.use_reference_kernels(): the loops of reference/conv.py
+        y = reference.conv2d(x, w, b, S, P, D, G)
+    else:
+        H, W = x.shape[2:]
+        KH, KW = w.shape[2:]
+        g = _Geometry(H, W, _conv_out(H, KH, S[0], P[0], D[0]),
+                      _conv_out(W, KW, S[1], P[1], D[1]), KH, KW, S, P, D, G)
+        y = _call(Conv2d(g, keep_cols=w.requires_grad), x, w, b)
+    return y if dims == 2 else y.reshape(y.shape[:2] + y.shape[3:])
+
+
 def conv2d(x: Tensor, w: Tensor, b: Tensor | None = None, stride: int | Sequence[int] = 1,
-           padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1,
+           padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1,
            groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation, as PyTorch), NCHW.
 
     x (N, C, H, W) or (C, H, W); w (OC, C / groups, KH, KW); b (OC,) or None. ``stride``,
-    ``padding`` and ``dilation`` are an int or an (h, w) pair. Returns (N, OC, OH, OW) with
+    ``padding`` and ``dilation`` are an int or an (h, w) pair; ``padding`` may also be
+    'valid' (none) or 'same' (output size = input size, stride 1; an odd total goes to the
+    bottom / right, as PyTorch). Returns (N, OC, OH, OW) with
     OH = (H + 2P - D (KH - 1) - 1) // S + 1.
 
     >>> import minigan as mg, minigan.functional as F
     >>> F.conv2d(mg.ones(1, 1, 4, 4), mg.ones(1, 1, 3, 3), padding=1)[0, 0, 0].numpy()
     array([4., 6., 6., 4.], dtype=float32)
     """
-    op = "conv2d"
-    if _unbatched(x, op):
-        from .shape import reshape
-        y = conv2d(reshape(x, (1,) + x.shape), w, b, stride, padding, dilation, groups)
-        return reshape(y, y.shape[1:])
-    _check_tensors(op, x, w, b)
-    S, P, D = (_pair(stride, "stride", op, 1), _pair(padding, "padding", op, 0),
-               _pair(dilation, "dilation", op, 1))
-    N, C, H, W = x.shape
-    OC, Cg, KH, KW = w.shape
-    G = _check_groups(op, groups, C, OC, x, w)
-    if C != Cg * G:
-        raise ValueError(f"{op}: input of shape {x.shape} has {C} channels but weight {w.shape} "
-                         f"expects {Cg * G}" + (f" ({Cg} per group x {G} groups)" if G > 1 else ""))
-    if b is not None and b.shape != (OC,):
-        raise ValueError(f"{op}: bias of shape {b.shape} does not match the {OC} output "
-                         f"channels of weight {w.shape}")
-    for k, size, p, d, axis in ((KH, H, P[0], D[0], "height"), (KW, W, P[1], D[1], "width")):
-        if d * (k - 1) + 1 > size + 2 * p:
-            raise ValueError(f"{op}: kernel {w.shape} (dilation {D}) spans {d * (k - 1) + 1} in "
-                             f"{axis}, more than the padded input ({size} + 2*{p}) of input "
-                             f"{x.shape}")
+    return _conv("conv2d", 2, x, w, b, stride, padding, dilation, groups)
+
+
+def conv1d(x: Tensor, w: Tensor, b: Tensor | None = None, stride: int | Sequence[int] = 1,
+           padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1,
+           groups: int = 1) -> Tensor:
+    """1-D convolution (cross-correlation) over (N, C, L) or (C, L), as ``F.conv1d``:
+    w (OC, C / groups, K), b (OC,) or None; ``padding`` an int, 'valid' or 'same'. Output
+    length (L + 2P - D (K - 1) - 1) // S + 1. It is conv2d's kernel on a height-1 image.
+
+    >>> import minigan as mg, minigan.functional as F
+    >>> F.conv1d(mg.ones(1, 1, 4), mg.ones(1, 1, 3), padding=1).numpy()
+    array([[[2., 3., 3., 2.]]], dtype=float32)
+    """
+    return _conv("conv1d", 1, x, w, b, stride, padding, dilation, groups)
+
+
+def _conv_transpose(op: str, dims: int, x: Tensor, w: Tensor, b: Tensor | None, stride: Any,
+                    padding: Any, output_padding: Any, dilation: Any, groups: Any) -> Tensor:
+    """conv_transpose1d / conv_transpose2d: checks, then the ConvTranspose2d Function."""
+    if _unbatched(x, dims):
+        return _as_batch_of_one(lambda x: _conv_transpose(
+            op, dims, x, w, b, stride, padding, output_padding, dilation, groups), x)
+    _check_tensors(op, x, w, b, dims)
+    S, D = int_tuple(stride, dims, op, "stride", 1), int_tuple(dilation, dims, op, "dilation", 1)
+    P = int_tuple(padding, dims, op, "padding", 0)
+    OP = int_tuple(output_padding, dims, op, "output_padding", 0)
+    C, Cw, OCg = x.shape[1], w.shape[0], w.shape[1]
+    G = _check_groups(op, groups, Cw, OCg * int_arg(groups, op, "groups"), x, w)
+    if C != Cw:
+        raise ShapeError(f"{op}: input of shape {x.shape} has {C} channels but weight {w.shape} "
+                         f"expects {Cw}")
+    if b is not None and b.shape != (OCg * G,):
+        raise ShapeError(f"{op}: bias of shape {b.shape} does not match the {OCg * G} output "
+                         f"channels of weight {w.shape} with groups={G}")
+    for o, s, d, axis in zip(OP, S, D, _AXES[dims]):
+        if o >= max(s, d):
+            raise ArgumentError(f"{op}: output_padding {OP} must be smaller than either stride "
+                                f"{S} or dilation {D} (in {axis}); input {x.shape}, weight "
+                                f"{w.shape}")
+    out = tuple((n - 1) * s - 2 * p + d * (k - 1) + o + 1
+                for n, s, p, d, k, o in zip(x.shape[2:], S, P, D, w.shape[2:], OP))
+    if min(out) < 1:
+        raise ShapeError(f"{op}: output size {out} is too small for input {x.shape}, weight "
+                         f"{w.shape}, stride {S}, padding {P}, dilation {D}")
+    if dims == 1:
+        x, w = _as_image(x, w)
+        S, P, D, OP, out = (1,) + S, (0,) + P, (1,) + D, (0,) + OP, (1,) + out
     if reference_kernels_enabled():  # mg.use_reference_kernels(): the loops of reference/conv.py
-        return reference.conv2d(x, w, b, S, P, D, G)
-    g = _Geometry(H, W, _conv_out(H, KH, S[0], P[0], D[0]), _conv_out(W, KW, S[1], P[1], D[1]),
-                  KH, KW, S, P, D, G)
-    return _call(Conv2d(g, keep_cols=w.requires_grad), x, w, b)
+        y = reference.conv_transpose2d(x, w, b, S, P, OP, dilation=D, groups=G)
+    else:
+        H, W = x.shape[2:]
+        # The convolution (N, OC, H_out, W_out) -> (N, C, H, W) whose adjoint this is.
+        g = _Geometry(out[0], out[1], H, W, w.shape[2], w.shape[3], S, P, D, G)
+        y = _call(ConvTranspose2d(g), x, w, b)
+    return y if dims == 2 else y.reshape(y.shape[:2] + y.shape[3:])
 
 
 def conv_transpose2d(x: Tensor, w: Tensor, b: Tensor | None = None,
@@ -460,42 +564,22 @@ def conv_transpose2d(x: Tensor, w: Tensor, b: Tensor | None = None,
     Output (N, OC, H_out, W_out) with H_out = (H - 1) S - 2P + D (KH - 1) + OP + 1;
     ``output_padding`` OP (< max(S, D)) picks among the sizes that a stride-S conv maps to H.
     ``dilation`` and ``groups`` are keyword-only: PyTorch orders them groups-then-dilation
-    while DESIGN.md lists dilation first, so a positional call could silently swap them.
+    here while conv2d has dilation first, so a positional call could silently swap them.
 
     >>> import minigan as mg, minigan.functional as F
     >>> F.conv_transpose2d(mg.ones(1, 1, 2, 2), mg.ones(1, 1, 2, 2), stride=2).shape
     (1, 1, 4, 4)
     """
-    op = "conv_transpose2d"
-    if _unbatched(x, op):
-        from .shape import reshape
-        y = conv_transpose2d(reshape(x, (1,) + x.shape), w, b, stride, padding, output_padding,
-                             dilation=dilation, groups=groups)
-        return reshape(y, y.shape[1:])
-    _check_tensors(op, x, w, b)
-    S, P, D = (_pair(stride, "stride", op, 1), _pair(padding, "padding", op, 0),
-               _pair(dilation, "dilation", op, 1))
-    OP = _pair(output_padding, "output_padding", op, 0)
-    N, C, H, W = x.shape
-    Cw, OCg, KH, KW = w.shape
-    G = _check_groups(op, groups, Cw, OCg * groups, x, w)
-    if C != Cw:
-        raise ValueError(f"{op}: input of shape {x.shape} has {C} channels but weight {w.shape} "
-                         f"expects {Cw}")
-    if b is not None and b.shape != (OCg * G,):
-        raise ValueError(f"{op}: bias of shape {b.shape} does not match the {OCg * G} output "
-                         f"channels of weight {w.shape} with groups={G}")
-    for o, s, d, axis in ((OP[0], S[0], D[0], "height"), (OP[1], S[1], D[1], "width")):
-        if o >= max(s, d):
-            raise ValueError(f"{op}: output_padding {OP} must be smaller than either stride {S} "
-                             f"or dilation {D} (in {axis}); input {x.shape}, weight {w.shape}")
-    H_out = (H - 1) * S[0] - 2 * P[0] + D[0] * (KH - 1) + OP[0] + 1
-    W_out = (W - 1) * S[1] - 2 * P[1] + D[1] * (KW - 1) + OP[1] + 1
-    if H_out < 1 or W_out < 1:
-        raise ValueError(f"{op}: output size ({H_out}, {W_out}) is too small for input {x.shape}, "
-                         f"weight {w.shape}, stride {S}, padding {P}, dilation {D}")
-    if reference_kernels_enabled():  # mg.use_reference_kernels(): the loops of reference/conv.py
-        return reference.conv_transpose2d(x, w, b, S, P, OP, dilation=D, groups=G)
-    # The convolution (N, OC, H_out, W_out) -> (N, C, H, W) whose adjoint this is.
-    g = _Geometry(H_out, W_out, H, W, KH, KW, S, P, D, G)
-    return _call(ConvTranspose2d(g), x, w, b)
+    return _conv_transpose("conv_transpose2d", 2, x, w, b, stride, padding, output_padding,
+                           dilation, groups)
+
+
+def conv_transpose1d(x: Tensor, w: Tensor, b: Tensor | None = None,
+                     stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+                     output_padding: int | Sequence[int] = 0, *,
+                     dilation: int | Sequence[int] = 1, groups: int = 1) -> Tensor:
+    """1-D transposed convolution over (N, C, L) or (C, L), as ``F.conv_transpose1d``:
+    w (C, OC / groups, K); output length (L - 1) S - 2P + D (K - 1) + OP + 1 (conv_transpose2d's
+    kernel at height 1; ``dilation`` and ``groups`` keyword-only, as there)."""
+    return _conv_transpose("conv_transpose1d", 1, x, w, b, stride, padding, output_padding,
+                           dilation, groups)

@@ -2,8 +2,12 @@
 ("inverted" dropout, as PyTorch), so evaluation needs no rescaling."""
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function, Tensor
+from ..errors import ArgumentError, DTypeError
+from .args import tensor_arg
 
 # ============================================================================ dropout
 
@@ -58,9 +62,12 @@ def _keep_mask(x, p: float, device: str):
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero elements of x with probability ``p`` and scale the rest by 1 / (1 - p) when
     ``training``; return x itself when not training or p == 0; all zeros when p == 1."""
+    tensor_arg(x, "dropout")
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.number)):
+        raise DTypeError(f"dropout: p must be a number, got {p!r}")
     p = float(p)
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p} "
+        raise ArgumentError(f"dropout: probability has to be between 0 and 1, but got {p} "
                          f"(input of shape {x.shape})")
     if not training or p == 0.0:
         return x

@@ -12,6 +12,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, as_tensor
+from ..errors import ArgumentError, DTypeError, ShapeError
+from .args import broadcast_shapes, float_input, numeric_tensor, tensor_arg
 from .reduce import sum_to
 
 
@@ -164,15 +166,37 @@ class Pow(Function):
 
 
 def pow(x: Any, exponent: Any) -> Tensor:
-    """x ** exponent; a Python number exponent takes the fast single-input path."""
-    if isinstance(exponent, (int, float)) and isinstance(x, Tensor):
+    """x ** exponent; a Python number exponent takes the fast single-input path.
+
+    PyTorch's dtypes: an integer (or bool) tensor to an integer power stays an integer
+    tensor (a negative power is refused); to a float power it gives the default float."""
+    if isinstance(exponent, (int, float, np.number)) and isinstance(x, Tensor):
+        if x.data.dtype.kind != "f":
+            if isinstance(exponent, (int, np.integer)):
+                return _integer_power(x, int(exponent))
+            x = float_input(x, "pow")
         return PowScalar(float(exponent))(x)
     return Pow()(*_pair(x, exponent))
 
 
+def _integer_power(x: Tensor, exponent: int) -> Tensor:
+    if exponent < 0:
+        raise ArgumentError(f"pow: integers to negative integer powers are not allowed (a "
+                            f"{x.dtype} tensor to the power {exponent}); use a float tensor")
+    data = x.data.astype(np.int64) if x.data.dtype == np.bool_ else x.data
+    return Tensor._wrap(data ** data.dtype.type(exponent))  # no gradient: an integer tensor
+
+
+def _floating(x):
+    """An integer or bool array in the default float dtype: PyTorch's exp, log and sqrt of an
+    integer tensor are floats. (Checked in the kernels, ``x.dtype.kind``, where it costs
+    less than a check of the Tensor in the function users call.)"""
+    return x.astype(backend.get_default_dtype())
+
+
 class Exp(Function):
     def forward(self, x):
-        return backend.get_array_module(x).exp(x)
+        return backend.get_array_module(x).exp(x if x.dtype.kind == "f" else _floating(x))
 
     def backward(self, gy):
         return gy * self.output(0)
@@ -180,7 +204,7 @@ class Exp(Function):
 
 class Log(Function):
     def forward(self, x):
-        return backend.get_array_module(x).log(x)
+        return backend.get_array_module(x).log(x if x.dtype.kind == "f" else _floating(x))
 
     def backward(self, gy):
         x, = self.inputs
@@ -190,7 +214,7 @@ class Log(Function):
 class Sqrt(Function):
     # d sqrt(x)/dx = 1 / (2 sqrt(x))
     def forward(self, x):
-        return backend.get_array_module(x).sqrt(x)
+        return backend.get_array_module(x).sqrt(x if x.dtype.kind == "f" else _floating(x))
 
     def backward(self, gy):
         return gy / (self.output(0) * 2.0)
@@ -223,7 +247,7 @@ def sqrt(x: Tensor) -> Tensor:
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
     """|x|; its gradient at 0 is 0."""
-    return Abs()(x)
+    return Abs()(numeric_tensor(x, "abs"))
 
 
 # ============================================================================ clamp, maximum, minimum, where
@@ -258,15 +282,29 @@ class Clamp(Function):
         return gy * Tensor._wrap(mask.astype(gy.dtype))
 
 
-def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-    """Limit x to [min, max] (either may be None)."""
+def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Limit x to [min, max] (either may be None; numbers or tensors that broadcast with x).
+    The gradient passes where min <= x <= max, bounds included (PyTorch); a tensor bound gets
+    the gradient where it is the result."""
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
-    for bound in (min, max):
-        if bound is not None and not isinstance(bound, (int, float, np.number)):
-            raise TypeError(f"clamp: min and max must be numbers, got {type(bound).__name__}; "
-                            f"use maximum/minimum for tensor bounds")
+        raise ArgumentError("clamp: at least one of min and max must be given")
+    tensor_arg(x, "clamp")
+    for name, bound in (("min", min), ("max", max)):
+        if bound is not None and not isinstance(bound, (int, float, np.number, Tensor)) or \
+                isinstance(bound, (bool, np.bool_)):
+            raise DTypeError(f"clamp: {name} must be a number or a Tensor, got "
+                             f"{type(bound).__name__}")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        y = x
+        if min is not None:
+            y = where(lt(y, min), min, y)
+        if max is not None:
+            y = where(gt(y, max), max, y)
+        return y
     return Clamp(min, max)(x)
+
+
+clip = clamp
 
 
 class _Extremum(Function):
@@ -337,6 +375,7 @@ def where(cond: Any, x: Any, y: Any) -> Tensor:
     cond = backend.to_device(cond, x.device)
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
+    broadcast_shapes("where", cond.shape, x.shape, y.shape)
     return Where(cond)(x, y)
 
 
@@ -374,10 +413,14 @@ def _comparable(y: Any) -> bool:
 
 
 def _compare(op: str):
+    name = op.strip("_")
+
     def compare(x: Any, y: Any) -> Tensor:
         x, y = _pair(x, y)
+        if x.data.shape != y.data.shape:
+            broadcast_shapes(name, x.shape, y.shape)
         return Tensor._wrap(getattr(x.data, op)(y.data))
-    compare.__name__ = op.strip("_")
+    compare.__name__ = name
     compare.__doc__ = f"Elementwise comparison ``{op}``; a boolean tensor with no gradient."
 
     def dunder(self: Tensor, other: Any):

@@ -10,8 +10,15 @@ zeroed), so the pair Embedding / EmbeddingGrad is closed under differentiation.
 """
 from __future__ import annotations
 
+import math
+from typing import Any
+
+import numpy as np
+
 from .. import backend
 from ..autograd import Function, Tensor
+from ..errors import ArgumentError, DeviceError, DimError, DTypeError, ShapeError
+from .args import float_tensor, int_arg
 
 
 def _scatter_rows(xp, index, values, rows: int):
@@ -98,14 +105,33 @@ class EmbeddingGrad(Function):
         return Embedding(self.lookup, zero_padding=True)(ggw)
 
 
+def _row_norms(xp, rows, p: float):
+    """The p-norm of each row, as torch.norm: max |x| for p = inf, min |x| for -inf, the
+    count of non-zeros for 0, else (sum |x|^p)^(1/p)."""
+    a = xp.abs(rows)
+    if p == math.inf:
+        return a.max(axis=1)
+    if p == -math.inf:
+        return a.min(axis=1)
+    if p == 0:
+        return (a != 0).sum(axis=1).astype(rows.dtype)
+    return (a ** p).sum(axis=1) ** (1.0 / p)
+
+
 def _renorm_rows(xp, w, flat, max_norm: float, norm_type: float) -> None:
     """In place (no gradient), as torch.embedding_renorm_: rows referenced by ``flat`` whose
     ``norm_type``-norm exceeds ``max_norm`` are scaled by max_norm / (norm + 1e-7)."""
     rows = xp.unique(flat)
     sub = w[rows]
-    norms = (xp.abs(sub) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    norms = _row_norms(xp, sub, norm_type)
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
     w[rows] = sub * scale[:, None]
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise DTypeError(f"embedding: {name} must be a number, got {value!r}")
+    return float(value)
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
@@ -124,28 +150,37 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     (1, 2, 4)
     """
     op = "embedding"
+    float_tensor(weight, op, "weight")
     idx = input.data if isinstance(input, Tensor) else None
     if idx is None:
-        idx = backend.get_array_module(weight.data).asarray(input)
+        try:
+            idx = backend.get_array_module(weight.data).asarray(input)
+        except (TypeError, ValueError):
+            raise DTypeError(f"{op}: input must be an integer tensor of indices, got "
+                             f"{type(input).__name__}") from None
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"{op}: indices must be an integer tensor, got {idx.dtype} "
-                        f"(shape {tuple(idx.shape)})")
+        raise DTypeError(f"{op}: indices must be an integer tensor, got {idx.dtype} "
+                         f"(shape {tuple(idx.shape)})")
     if weight.ndim != 2:
-        raise ValueError(f"{op}: weight must be 2-D (num_embeddings, dim), got {weight.shape}")
+        raise ShapeError(f"{op}: weight must be 2-D (num_embeddings, dim), got {weight.shape}")
     if backend.device_of(idx) != weight.device:
-        raise TypeError(f"{op}: indices on {backend.device_of(idx)} but weight on {weight.device}")
+        raise DeviceError(f"{op}: indices on {backend.device_of(idx)} but weight on "
+                          f"{weight.device}")
     rows = weight.shape[0]
     if idx.size:
         low, high = int(idx.min()), int(idx.max())
         if low < 0 or high >= rows:
-            raise IndexError(f"{op}: index {low if low < 0 else high} is out of range for a "
-                             f"table of {rows} rows (weight {weight.shape})")
+            raise DimError(f"{op}: index {low if low < 0 else high} is out of range for a "
+                           f"table of {rows} rows (weight {weight.shape})")
     if padding_idx is not None:
+        padding_idx = int_arg(padding_idx, op, "padding_idx")
         if not -rows <= padding_idx < rows:
-            raise ValueError(f"{op}: padding_idx {padding_idx} must be within the "
-                             f"{rows} rows of weight {weight.shape}")
-        padding_idx = int(padding_idx) % rows
+            raise ArgumentError(f"{op}: padding_idx {padding_idx} must be within the "
+                                f"{rows} rows of weight {weight.shape}")
+        padding_idx %= rows
+    if max_norm is not None:
+        max_norm, norm_type = _number(max_norm, "max_norm"), _number(norm_type, "norm_type")
     xp = backend.get_array_module(weight.data)
     if max_norm is not None and idx.size:
-        _renorm_rows(xp, weight.data, idx.reshape(-1), float(max_norm), float(norm_type))
+        _renorm_rows(xp, weight.data, idx.reshape(-1), max_norm, norm_type)
     return Embedding(_Lookup(xp, idx, rows, padding_idx, scale_grad_by_freq))(weight)

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
+from ..errors import DTypeError, ShapeError
 from .elementwise import _pair
 from .reduce import sum_to
 from .shape import reshape, transpose
@@ -33,16 +34,19 @@ def matmul(a: Any, b: Any) -> Tensor:
     A 1-D ``a`` is a row vector and a 1-D ``b`` a column vector; the added dim is removed
     from the result. Leading (batch) dims broadcast."""
     a, b = _pair(a, b)
+    if a.data.dtype == np.bool_ or b.data.dtype == np.bool_:
+        raise DTypeError(f"matmul: not implemented for bool tensors ({a.dtype} {a.shape} and "
+                         f"{b.dtype} {b.shape})")
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dim, got {a.shape} and {b.shape}")
+        raise ShapeError(f"matmul: both operands need at least 1 dim, got {a.shape} and {b.shape}")
     inner_b = b.shape[-2 if b.ndim > 1 else 0]
     if a.shape[-1] != inner_b:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match "
+        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not match "
                          f"({a.shape[-1]} != {inner_b})")
     try:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise ValueError(f"matmul: batch dims of {a.shape} and {b.shape} do not broadcast "
+        raise ShapeError(f"matmul: batch dims of {a.shape} and {b.shape} do not broadcast "
                          f"({a.shape[:-2]} vs {b.shape[:-2]})") from None
     a2 = reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
     b2 = reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b
@@ -54,3 +58,12 @@ def matmul(a: Any, b: Any) -> Tensor:
     if b.ndim == 1:
         return reshape(y, y.shape[:-1])
     return y
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """The product of two matrices (2-D only, as ``torch.mm``; ``matmul`` broadcasts)."""
+    for name, t in (("input", a), ("mat2", b)):
+        if not isinstance(t, Tensor) or t.ndim != 2:
+            what = f"shape {t.shape}" if isinstance(t, Tensor) else type(t).__name__
+            raise ShapeError(f"mm: {name} must be a 2-D tensor, got {what}")
+    return matmul(a, b)

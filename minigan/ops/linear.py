@@ -17,6 +17,8 @@ import math
 
 from .. import backend
 from ..autograd import Function, Tensor
+from ..errors import DTypeError, ShapeError
+from .args import tensor_arg
 from .reduce import sum as _sum
 
 
@@ -50,7 +52,9 @@ class Linear(Function):
         gw = LinearGradWeight()(gy, x) if self.needs_input_grad[1] else None
         if len(self.inputs) == 2:
             return gx, gw
-        gb = _sum(gy, tuple(range(gy.ndim - 1))) if self.needs_input_grad[2] else None
+        gb = None
+        if self.needs_input_grad[2]:  # summed over the leading dims (none for a 1-D input)
+            gb = _sum(gy, tuple(range(gy.ndim - 1))) if gy.ndim > 1 else gy
         return gx, gw, gb
 
 
@@ -95,16 +99,19 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     (2, 4)
     """
     for name, t in (("input", x), ("weight", weight), ("bias", bias)):
-        if t is not None and t.dtype.kind != "f":
-            raise TypeError(f"linear: {name} of shape {t.shape} must be floating, got {t.dtype}")
+        if t is not None:
+            tensor_arg(t, "linear", name)
+            if t.dtype.kind != "f":
+                raise DTypeError(f"linear: {name} of shape {t.shape} must be floating, got "
+                                 f"{t.dtype}")
     if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
+        raise ShapeError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} "
+        raise ShapeError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} "
                          f"features but weight {weight.shape} expects {weight.shape[1]}")
     if bias is None:
         return Linear()(x, weight)
     if bias.shape != (weight.shape[0],):
-        raise ValueError(f"linear: bias of shape {bias.shape} does not match weight "
+        raise ShapeError(f"linear: bias of shape {bias.shape} does not match weight "
                          f"{weight.shape} (expected ({weight.shape[0]},))")
     return Linear()(x, weight, bias)

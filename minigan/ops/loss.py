@@ -1,4 +1,4 @@
-"""Losses: binary cross-entropy (on logits and on probabilities), cross-entropy, MSE.
+"""Losses: binary cross-entropy (on logits and on probabilities), cross-entropy, nll, MSE.
 
 PyTorch's arguments and semantics throughout. ``reduction`` is ``'none'`` (one loss per
 element / sample), ``'sum'`` or ``'mean'``. Each loss is one fused Function whose forward is
@@ -18,6 +18,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, as_tensor
+from ..errors import ArgumentError, DimError, DTypeError, ShapeError
+from .args import int_arg, tensor_arg
 from .activation import sigmoid
 from .attention import log_softmax
 from .elementwise import clamp, exp, log
@@ -29,7 +31,7 @@ _REDUCTIONS = ("none", "mean", "sum")
 
 def _check_reduction(reduction: str, op: str) -> None:
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+        raise ArgumentError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
 
 
 def _reduce(xp, loss, reduction: str, denominator: float | None = None):
@@ -55,7 +57,7 @@ def _optional(t: Any, like: Tensor) -> Tensor | None:
 
 def _check_same_shape(op: str, x: Tensor, t: Tensor) -> None:
     if t.shape != x.shape:
-        raise ValueError(f"{op}: target of shape {t.shape} must have the same shape as "
+        raise ShapeError(f"{op}: target of shape {t.shape} must have the same shape as "
                          f"input {x.shape}")
 
 
@@ -65,13 +67,13 @@ def _check_broadcasts_to(op: str, name: str, w: Tensor, shape: tuple) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{op}: {name} of shape {w.shape} does not broadcast to input {shape}")
+        raise ShapeError(f"{op}: {name} of shape {w.shape} does not broadcast to input {shape}")
 
 
 def _check_float(op: str, **tensors: Tensor | None) -> None:
     for name, t in tensors.items():
         if t is not None and t.dtype.kind != "f":
-            raise TypeError(f"{op}: {name} of shape {t.shape} must be floating, got {t.dtype}")
+            raise DTypeError(f"{op}: {name} of shape {t.shape} must be floating, got {t.dtype}")
 
 
 # ============================================================================ softplus (helper)
@@ -133,7 +135,7 @@ class BCEWithLogits(Function):
             grads[0] = BCEWithLogitsGrad(self.reduction, w is not None, p is not None)(
                 gy, *self.inputs)
         if any(need[1:]):  # target / weight / pos_weight: rare, plain Tensor ops
-            k = _scaled_gy(gy, self.reduction, x.size)
+            k = _scaled_gy(gy, self.reduction, x.data.size)
             sp_neg = _Softplus()(-x)
             if need[1]:
                 dt = sp_neg * (p - 1) - x if p is not None else -x
@@ -178,13 +180,13 @@ class BCEWithLogitsGrad(Function):
         p = self.inputs[-1] if self.has_pos_weight else None
         need = self.needs_input_grad
         s = sigmoid(x)
-        k = _scaled_gy(gy, self.reduction, x.size)
+        k = _scaled_gy(gy, self.reduction, x.data.size)
         a = ggx * k if w is None else ggx * k * w        # ggx * gy k w
         core = (s - t) if p is None else ((p - 1) * t + 1) * s - p * t
         grads: list = [None] * len(self.inputs)
         if need[0]:
             kw = ggx * core if w is None else ggx * core * w
-            grads[0] = sum_to(_scaled_gy(kw, self.reduction, x.size), gy.shape)
+            grads[0] = sum_to(_scaled_gy(kw, self.reduction, x.data.size), gy.shape)
         if need[1]:
             ds = s * (1 - s)
             grads[1] = a * ds if p is None else a * ((p - 1) * t + 1) * ds
@@ -253,7 +255,7 @@ class BCE(Function):
         x, t = self.inputs[:2]
         w = self.inputs[2] if len(self.inputs) == 3 else None
         need = self.needs_input_grad
-        k = _scaled_gy(gy, self.reduction, x.size)
+        k = _scaled_gy(gy, self.reduction, x.data.size)
         kw = k if w is None else k * w
         grads: list = [None] * len(self.inputs)
         if need[0]:
@@ -279,7 +281,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     weight = _optional(weight, input)
     _check_float(op, input=input, target=target, weight=weight)
     _check_same_shape(op, input, target)
-    if input.size and bool(((input.data < 0) | (input.data > 1)).any()):
+    if input.data.size and bool(((input.data < 0) | (input.data > 1)).any()):
         raise ValueError(f"{op}: all elements of input (shape {input.shape}) must be between 0 "
                          f"and 1; use binary_cross_entropy_with_logits on logits")
     if weight is None:
@@ -351,7 +353,7 @@ class CrossEntropy(Function):
     def forward(self, z):
         xp = backend.get_array_module(z)
         tg = self.targets
-        z3 = z.reshape(z.shape[0], z.shape[1], -1)
+        z3 = z.reshape(z.shape[0], z.shape[1], tg.shape[1])  # (N, C, D); N may be 0
         shifted = z3 - z3.max(axis=1, keepdims=True)
         e = xp.exp(shifted)
         total = e.sum(axis=1, keepdims=True)
@@ -388,7 +390,7 @@ class CrossEntropyGrad(Function):
             w = 1 if tg.weight is None else tg.weight[None, :, None]
             g -= (tg.smoothing / tg.C) * w * _by_class(tg.valid)
         if self.reduction == "none":
-            g *= gy.reshape(g.shape[0], 1, -1)
+            g *= gy.reshape(g.shape[0], 1, tg.shape[1])
         else:
             # all samples ignored ('mean' over nothing): g is 0 and stays 0, as in PyTorch
             scale = 1 / self.denominator if self.denominator else 0.0
@@ -409,7 +411,7 @@ class CrossEntropyGrad(Function):
         r = Tensor._wrap(r) if hasattr(r, "ndim") else r
         gz = ggy = None
         if self.needs_input_grad[0]:
-            k = reshape(gy, (N, 1, -1)) if self.reduction == "none" \
+            k = reshape(gy, (N, 1, tg.shape[1])) if self.reduction == "none" \
                 else _scaled_gy(gy, self.reduction, self.denominator)
             u = ggz * r * k
             gz = reshape(s * (u - _sum(s * u, 1, keepdims=True)), z.shape)
@@ -435,46 +437,59 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     """
     op = "cross_entropy"
     _check_reduction(reduction, op)
-    target = as_tensor(target, input)
-    if input.dtype.kind != "f":
-        raise TypeError(f"{op}: input of shape {input.shape} must be floating, got {input.dtype}")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if input.ndim == 0:
-        raise ValueError(f"{op}: input must have a class dim, got a 0-d tensor")
-    probabilities = target.dtype.kind == "f"
-    unbatched = input.ndim == 1
-    if unbatched:  # (C,) input: a batch of one
-        input = reshape(input, (1,) + input.shape)
-        target = reshape(target, (1,) + target.shape) if probabilities else \
-            Tensor._wrap(target.data.reshape((1,) + target.shape))
-    C = input.shape[1]
-    if weight is not None:
-        weight = as_tensor(weight, input)
-        if weight.shape != (C,) or weight.dtype != input.dtype:
-            raise ValueError(f"{op}: weight of shape {weight.shape} ({weight.dtype}) must have "
-                             f"shape ({C},) and the input's dtype {input.dtype} "
-                             f"(input {input.shape})")
-    if probabilities:
+        raise ArgumentError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    input, target, weight, unbatched = _class_inputs(op, input, target, weight)
+    if target.dtype.kind == "f":
         loss = _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
     else:
-        loss = _cross_entropy_indices(input, target, weight, ignore_index, reduction,
-                                      label_smoothing)
+        targets, denominator = class_targets(op, input, target, weight, ignore_index,
+                                             label_smoothing, reduction)
+        loss = CrossEntropy(targets, reduction, denominator)(input)
     if unbatched and reduction == "none":
         loss = reshape(loss, ())
     return loss
 
 
-def _cross_entropy_indices(input, target, weight, ignore_index, reduction, smoothing):
-    op = "cross_entropy"
+def _class_inputs(op: str, input: Tensor, target: Any, weight: Any) -> tuple:
+    """The checks cross_entropy and nll_loss share: a floating input with a class dim (an
+    unbatched (C,) input becomes a batch of one), the target as a Tensor, and the class
+    weights (C,) in the input's dtype. Returns (input, target, weight, unbatched)."""
+    tensor_arg(input, op)
+    target = as_tensor(target, input)
+    if input.dtype.kind != "f":
+        raise DTypeError(f"{op}: input of shape {input.shape} must be floating, got {input.dtype}")
+    if input.ndim == 0:
+        raise ShapeError(f"{op}: input must have a class dim, got a 0-d tensor")
+    unbatched = input.ndim == 1
+    if unbatched:  # (C,) input: a batch of one
+        input = reshape(input, (1,) + input.shape)
+        target = reshape(target, (1,) + target.shape) if target.dtype.kind == "f" else \
+            Tensor._wrap(target.data.reshape((1,) + target.shape))
+    C = input.shape[1]
+    if weight is not None:
+        weight = as_tensor(weight, input)
+        if weight.shape != (C,) or weight.dtype != input.dtype:
+            raise ShapeError(f"{op}: weight of shape {weight.shape} ({weight.dtype}) must have "
+                             f"shape ({C},) and the input's dtype {input.dtype} "
+                             f"(input {input.shape})")
+    return input, target, weight, unbatched
+
+
+def class_targets(op: str, input: Tensor, target: Tensor, weight: Tensor | None,
+                  ignore_index: int, smoothing: float, reduction: str) -> tuple:
+    """Class-index targets of an (N, C, *spatial) input, checked and prepared (``_Targets``),
+    with the 'mean' denominator: the core that cross_entropy and nll_loss share."""
     N, C = input.shape[:2]
     spatial = input.shape[2:]
     if target.dtype.kind not in "iu":
-        raise TypeError(f"{op}: class-index target must be integer, got {target.dtype}")
+        raise DTypeError(f"{op}: class-index target must be integer, got {target.dtype}")
     if target.shape != (N,) + spatial:
-        raise ValueError(f"{op}: target of shape {target.shape} does not match input "
-                         f"{input.shape} (expected {(N,) + spatial} for class indices, or "
-                         f"{input.shape} for class probabilities)")
+        raise ShapeError(f"{op}: target of shape {target.shape} does not match input "
+                         f"{input.shape} (expected {(N,) + spatial} for class indices"
+                         + (f", or {input.shape} for class probabilities)"
+                            if op == "cross_entropy" else ")"))
+    ignore_index = int_arg(ignore_index, op, "ignore_index")
     xp = backend.get_array_module(input.data)
     y = target.data.reshape(N, math.prod(spatial))
     any_ignored = False
@@ -482,15 +497,15 @@ def _cross_entropy_indices(input, target, weight, ignore_index, reduction, smoot
         ignored = y == ignore_index
         bad = ~ignored & ((y < 0) | (y >= C))
         if bool(bad.any()):
-            raise IndexError(f"{op}: target {int(y[bad][0])} is out of bounds for {C} classes "
-                             f"(input {input.shape})")
+            raise DimError(f"{op}: target {int(y[bad][0])} is out of bounds for {C} classes "
+                           f"(input {input.shape})")
         any_ignored = bool(ignored.any())
     elif 0 <= ignore_index < C:
         any_ignored = bool((y == ignore_index).any())
     w = None if weight is None else weight.data
     targets = _Targets(xp, y, C, w, ignore_index, smoothing, input.dtype, any_ignored)
     denominator = targets.weight_sum() if reduction == "mean" else 1.0
-    return CrossEntropy(targets, reduction, denominator)(input)
+    return targets, denominator
 
 
 def _cross_entropy_probabilities(input, target, weight, reduction, smoothing):
@@ -508,7 +523,78 @@ def _cross_entropy_probabilities(input, target, weight, reduction, smoothing):
     if reduction == "none":
         return loss
     total = _sum(loss)
-    return total * (1.0 / loss.size) if reduction == "mean" else total
+    return total * (1.0 / loss.data.size) if reduction == "mean" else total
+
+
+# ============================================================================ nll_loss
+
+# Log-probabilities x (N, C, *spatial), class indices y, weights w (q_ic = w_y [c = y], 0 where
+# ignored): l_i = -sum_c q_ic x_ic = -w_{y_i} x_{i, y_i}. The loss is linear in x, so its
+# gradient gx = -k q (zeros but at the targets) is a linear map of gy whose adjoint is the
+# loss itself: NLLLossGrad's backward is NLLLoss of the upstream gradient.
+
+
+class NLLLoss(Function):
+    """nll_loss of x (N, C, *spatial) against constant class-index targets (``_Targets``)."""
+
+    def __init__(self, targets: _Targets, reduction: str, denominator: float) -> None:
+        self.targets, self.reduction, self.denominator = targets, reduction, denominator
+
+    def forward(self, x):
+        tg = self.targets
+        loss = tg.pick(x.reshape(x.shape[0], x.shape[1], tg.shape[1])) * -tg.wy
+        if self.reduction == "none":
+            return loss.reshape(x.shape[:1] + x.shape[2:])
+        return _reduce(backend.get_array_module(x), loss, self.reduction, self.denominator)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return NLLLossGrad(self.targets, self.reduction, self.denominator, x.shape)(gy)
+
+
+class NLLLossGrad(Function):
+    """gx = -k w_y at the target class of every sample (0 elsewhere) from input gy."""
+
+    def __init__(self, targets: _Targets, reduction: str, denominator: float, shape: tuple) -> None:
+        self.targets, self.reduction, self.denominator, self.shape = \
+            targets, reduction, denominator, shape
+
+    def forward(self, gy):
+        xp = backend.get_array_module(gy)
+        tg = self.targets
+        N, C = self.shape[:2]
+        g = xp.zeros((N, C, tg.shape[1]), dtype=gy.dtype)
+        if self.reduction == "none":
+            k = gy.reshape(N, tg.shape[1])
+        else:  # all samples ignored ('mean' over nothing): 0, as cross_entropy's
+            scale = 1 / self.denominator if self.denominator else 0.0
+            k = gy * gy.dtype.type(scale) if self.reduction == "mean" else gy
+        g[tg.n_idx, tg.y, tg.d_idx] = -(tg.wy * k)
+        return g.reshape(self.shape)
+
+    def backward(self, ggx):
+        return NLLLoss(self.targets, self.reduction, self.denominator)(ggx)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` (N, C) or (N, C, d1, ...) (or
+    (C,) unbatched) at the class indices ``target`` (N,) or (N, d1, ...):
+    ``l_i = -weight[y_i] * input[i, y_i]``. 'mean' divides by the sum of the weights of the
+    non-ignored samples; samples equal to ``ignore_index`` add nothing. ``weight`` is a
+    constant (no gradient), as in PyTorch. ``nll_loss(log_softmax(z, 1), y)`` is
+    ``cross_entropy(z, y)``."""
+    op = "nll_loss"
+    _check_reduction(reduction, op)
+    input, target, weight, unbatched = _class_inputs(op, input, target, weight)
+    if target.dtype.kind == "f":
+        raise DTypeError(f"{op}: target must hold class indices (an integer tensor), got "
+                         f"{target.dtype}")
+    targets, denominator = class_targets(op, input, target, weight, ignore_index, 0.0, reduction)
+    loss = NLLLoss(targets, reduction, denominator)(input)
+    if unbatched and reduction == "none":
+        loss = reshape(loss, ())
+    return loss
 
 
 # ============================================================================ mse_loss
@@ -527,7 +613,7 @@ class MSE(Function):
 
     def backward(self, gy):
         x, t = self.inputs
-        g = (x - t) * (_scaled_gy(gy, self.reduction, x.size) * 2.0)
+        g = (x - t) * (_scaled_gy(gy, self.reduction, x.data.size) * 2.0)
         return (g if self.needs_input_grad[0] else None,
                 -g if self.needs_input_grad[1] else None)
 

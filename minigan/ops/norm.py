@@ -22,6 +22,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor, as_tensor
+from ..errors import ArgumentError, ShapeError
+from .args import float_tensor, int_arg
 from ..reference import norm as reference
 from ..reference.switch import reference_kernels_enabled
 from . import elementwise as E
@@ -36,7 +38,7 @@ def _param_array(p: Any, name: str, op: str, expected: tuple, x: Tensor) -> Tens
         return None
     p = p if isinstance(p, Tensor) else as_tensor(p, like=x)
     if p.shape != expected:
-        raise ValueError(f"{op}: {name} of shape {p.shape} does not match input of shape "
+        raise ShapeError(f"{op}: {name} of shape {p.shape} does not match input of shape "
                          f"{x.shape}: expected {expected}")
     return p
 
@@ -300,22 +302,23 @@ def batch_norm(x: Tensor, running_mean: Any, running_var: Any, weight: Tensor | 
     PyTorch; a layer without running statistics passes training=True). Gradients flow to x,
     weight and bias, never to the running statistics.
     """
+    float_tensor(x, "batch_norm")
     if x.ndim < 2:
-        raise ValueError(f"batch_norm: expected input of shape (N, C, ...) with 2 or more "
+        raise ShapeError(f"batch_norm: expected input of shape (N, C, ...) with 2 or more "
                          f"dims, got {x.shape}")
     c = x.shape[1]
     for name, r in (("running_mean", running_mean), ("running_var", running_var)):
         if r is not None and tuple(_stat(r).shape) != (c,):
-            raise ValueError(f"batch_norm: {name} of shape {tuple(_stat(r).shape)} does not "
+            raise ShapeError(f"batch_norm: {name} of shape {tuple(_stat(r).shape)} does not "
                              f"match input of shape {x.shape} with {c} channels")
     weight = _param_array(weight, "weight", "batch_norm", (c,), x)
     bias = _param_array(bias, "bias", "batch_norm", (c,), x)
     params = [p for p in (weight, bias) if p is not None]
     if not training and (running_mean is None or running_var is None):
-        raise ValueError("batch_norm: running_mean and running_var must be given in evaluation "
+        raise ArgumentError("batch_norm: running_mean and running_var must be given in evaluation "
                          "mode (training=False); pass training=True to use batch statistics")
     if training and x.data.size // max(c, 1) <= 1:
-        raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+        raise ShapeError(f"batch_norm: expected more than 1 value per channel when "
                          f"training, got input of shape {x.shape}")
     if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/norm.py
         return reference.batch_norm(x, running_mean, running_var, weight, bias, training,
@@ -438,10 +441,12 @@ def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor 
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dims (which must equal
     ``normalized_shape``), then scale by ``weight`` and shift by ``bias`` (both of that shape)."""
-    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
-        else tuple(int(n) for n in normalized_shape)
+    float_tensor(x, "layer_norm")
+    shape = (int_arg(normalized_shape, "layer_norm", "normalized_shape"),) \
+        if not isinstance(normalized_shape, (tuple, list)) \
+        else tuple(int_arg(n, "layer_norm", "normalized_shape") for n in normalized_shape)
     if len(shape) == 0 or x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
-        raise ValueError(f"layer_norm: normalized_shape {shape} does not match the last dims "
+        raise ShapeError(f"layer_norm: normalized_shape {shape} does not match the last dims "
                          f"of input of shape {x.shape}")
     weight = _param_array(weight, "weight", "layer_norm", shape, x)
     bias = _param_array(bias, "bias", "layer_norm", shape, x)

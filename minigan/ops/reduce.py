@@ -12,16 +12,29 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
-from .args import normalize_axis  # noqa: F401  (re-exported: shape.py imports it from here)
+from ..errors import ArgumentError, DTypeError, ShapeError
+from .args import normalize_axis, numeric_tensor, single_dim, tensor_arg  # noqa: F401
 
 
 def _pick_axis(axis: Any, dim: Any, keepdims: Any, keepdim: Any) -> tuple[Any, bool]:
-    """Accept NumPy's (axis, keepdims) and PyTorch's (dim, keepdim) spellings."""
+    """Accept NumPy's (axis, keepdims) and PyTorch's (dim, keepdim) spellings. An empty tuple
+    of dims reduces over all of them, as in PyTorch (NumPy would reduce over none)."""
     if dim is not None:
         if axis is not None:
-            raise TypeError("give axis or dim, not both")
+            raise DTypeError("give axis or dim, not both")
         axis = dim
+    if isinstance(axis, (tuple, list)) and not axis:
+        axis = None
     return axis, bool(keepdims or keepdim)
+
+
+def _floating(x: Any, op: str) -> Tensor:
+    """``x`` for a reduction that is only defined on floats (mean, var, std), as PyTorch."""
+    tensor_arg(x, op)
+    if x.data.dtype.kind != "f":
+        raise DTypeError(f"{op}: could not infer output dtype: the input must be a floating "
+                         f"tensor, got {x.data.dtype} (cast it with .float() first)")
+    return x
 
 
 def _keepdims_shape(shape: tuple, axes: tuple | None) -> tuple:
@@ -65,11 +78,11 @@ def broadcast_to(x: Tensor, shape: tuple) -> Tensor:
     if x.shape == shape:
         return x
     try:
-        np.broadcast_shapes(x.shape, shape)
-        if np.broadcast_shapes(x.shape, shape) != shape:
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+        fits = np.broadcast_shapes(x.shape, shape) == shape
+    except (ValueError, TypeError):
+        fits = False
+    if not fits:
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
     return BroadcastTo(shape)(x)
 
 
@@ -102,7 +115,7 @@ def sum(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
         keepdim: bool = False) -> Tensor:
     """Sum over ``axis`` (None: all; an int or a tuple). ``dim``/``keepdim`` are aliases."""
     axis, keepdims = _pick_axis(axis, dim, keepdims, keepdim)
-    return Sum(normalize_axis(axis, x.ndim, "sum"), keepdims)(x)
+    return Sum(normalize_axis(axis, tensor_arg(x, "sum").ndim, "sum"), keepdims)(x)
 
 
 def _count(shape: tuple, axes: tuple | None) -> int:
@@ -113,9 +126,7 @@ def mean(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None
          keepdim: bool = False) -> Tensor:
     """Mean over ``axis``."""
     axis, keepdims = _pick_axis(axis, dim, keepdims, keepdim)
-    axes = normalize_axis(axis, x.ndim, "mean")
-    if x.dtype.kind != "f":
-        raise TypeError(f"mean: needs a floating tensor, got {x.dtype}")
+    axes = normalize_axis(axis, _floating(x, "mean").ndim, "mean")
     n = _count(x.shape, axes)
     return Sum(axes, keepdims)(x) * (1.0 / n if n else float("nan"))
 
@@ -132,7 +143,8 @@ class _ReduceExtremum(Function):
 
     def forward(self, x):
         if x.size == 0:
-            raise ValueError(f"{self.reduce_name}: cannot reduce an empty tensor of shape {x.shape}")
+            raise ArgumentError(f"{self.reduce_name}: cannot reduce an empty tensor of shape "
+                                f"{x.shape}")
         return getattr(x, self.reduce_name)(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):
@@ -158,24 +170,46 @@ def max(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
         keepdim: bool = False) -> Tensor:
     """Largest value over ``axis`` (values only, like ``torch.amax``)."""
     axis, keepdims = _pick_axis(axis, dim, keepdims, keepdim)
-    return Max(normalize_axis(axis, x.ndim, "max"), keepdims)(x)
+    return Max(normalize_axis(axis, tensor_arg(x, "max").ndim, "max"), keepdims)(x)
 
 
 def min(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,  # noqa: A001
         keepdim: bool = False) -> Tensor:
     """Smallest value over ``axis`` (values only, like ``torch.amin``)."""
     axis, keepdims = _pick_axis(axis, dim, keepdims, keepdim)
-    return Min(normalize_axis(axis, x.ndim, "min"), keepdims)(x)
+    return Min(normalize_axis(axis, tensor_arg(x, "min").ndim, "min"), keepdims)(x)
 
 
-def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
-    """Index of the largest value (no gradient)."""
-    return Tensor._wrap(x.data.argmax(axis=axis, keepdims=keepdims))
+def _arg_extremum(op: str, x: Tensor, axis: Any, keepdims: bool, dim: Any,
+                  keepdim: bool) -> Tensor:
+    axis, keepdims = _pick_axis(axis, dim, keepdims, keepdim)
+    numeric_tensor(x, op)
+    xp = backend.get_array_module(x.data)
+    if axis is None:
+        if x.data.size == 0:
+            raise ArgumentError(f"{op}: cannot take the {op} of an empty tensor of shape "
+                                f"{x.shape}")
+        index = xp.asarray(getattr(x.data, op)(), dtype=np.int64)
+        return Tensor._wrap(index.reshape((1,) * x.ndim) if keepdims else index)
+    d = single_dim(axis, x.ndim, op)
+    if x.ndim == 0:
+        return Tensor._wrap(xp.zeros((), dtype=np.int64))
+    if x.shape[d] == 0:
+        raise ArgumentError(f"{op}: dim {axis} of the input of shape {x.shape} has size 0")
+    index = getattr(x.data, op)(axis=d, keepdims=keepdims)
+    return Tensor._wrap(index.astype(np.int64, copy=False))
 
 
-def argmin(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
-    """Index of the smallest value (no gradient)."""
-    return Tensor._wrap(x.data.argmin(axis=axis, keepdims=keepdims))
+def argmax(x: Tensor, axis: int | None = None, keepdims: bool = False, *, dim: Any = None,
+           keepdim: bool = False) -> Tensor:
+    """Index of the largest value, over all elements or along one dim (no gradient)."""
+    return _arg_extremum("argmax", x, axis, keepdims, dim, keepdim)
+
+
+def argmin(x: Tensor, axis: int | None = None, keepdims: bool = False, *, dim: Any = None,
+           keepdim: bool = False) -> Tensor:
+    """Index of the smallest value, over all elements or along one dim (no gradient)."""
+    return _arg_extremum("argmin", x, axis, keepdims, dim, keepdim)
 
 
 # ============================================================================ var, std
@@ -187,7 +221,7 @@ def var(x: Tensor, axis: Any = None, keepdims: bool = False, correction: int = 1
     axis, keepdims = _pick_axis(axis, dim, keepdims, keepdim)
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    axes = normalize_axis(axis, x.ndim, "var")
+    axes = normalize_axis(axis, _floating(x, "var").ndim, "var")
     centered = x - mean(x, axes, keepdims=True)
     dof = _count(x.shape, axes) - correction
     scale = 1.0 / dof if dof > 0 else float("inf")  # no degrees of freedom: nan, as PyTorch
@@ -198,5 +232,6 @@ def std(x: Tensor, axis: Any = None, keepdims: bool = False, correction: int = 1
         dim: Any = None, keepdim: bool = False, unbiased: bool | None = None) -> Tensor:
     """Standard deviation: sqrt(var)."""
     from .elementwise import sqrt
+    _floating(x, "std")
     return sqrt(var(x, axis, keepdims, correction, dim=dim, keepdim=keepdim, unbiased=unbiased))
 

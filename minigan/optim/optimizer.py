@@ -179,7 +179,9 @@ class Optimizer:
             for name, value in values.items():
                 if isinstance(value, Tensor):
                     value = value.data
-                if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0:
+                # an array of the parameter's shape (a 0-d parameter has 0-d float state too)
+                if hasattr(value, "shape") and (value.ndim > 0 or
+                                                (p.ndim == 0 and value.dtype.kind == "f")):
                     if tuple(value.shape) != p.shape:
                         raise ValueError(f"loaded state {name!r} of parameter {key} has shape "
                                          f"{tuple(value.shape)}, the parameter has {p.shape}")

@@ -47,12 +47,15 @@ def _affine(f: Function, xhat, params: tuple):
 
 
 def _affine_grads(f: Function, gy: Tensor, xhat: Tensor, sum_axes: tuple) -> list:
-    """The gradients of w and b (where they are inputs and need one)."""
+    """The gradients of w and b (where they are inputs and need one), summed over
+    ``sum_axes`` (none when it is empty: ``sum(dim=())`` would sum over all, as PyTorch)."""
+    def total(g: Tensor) -> Tensor:
+        return g.sum(sum_axes) if sum_axes else g
     out = []
     if f.has_weight:
-        out.append((gy * xhat).sum(sum_axes) if f.needs_input_grad[1] else None)
+        out.append(total(gy * xhat) if f.needs_input_grad[1] else None)
     if f.has_bias:
-        out.append(gy.sum(sum_axes) if f.needs_input_grad[-1] else None)
+        out.append(total(gy) if f.needs_input_grad[-1] else None)
     return out
 
 

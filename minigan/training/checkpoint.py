@@ -28,7 +28,9 @@ def load_checkpoint(path: str | Path, kind: str, device: str | None = None) -> d
         raise CheckpointError(f"{path}: no such checkpoint")
     try:
         state = load(path, device=device)
-    except Exception as exc:  # a truncated or foreign file: say so in one line
+    except CheckpointError:  # mg.load's message names the file and what is wrong with it
+        raise
+    except Exception as exc:  # anything else reading it: say so in one line
         raise CheckpointError(f"{path}: not a readable minigan checkpoint "
                               f"({type(exc).__name__}: {exc})") from None
     found = state.get("kind") if isinstance(state, dict) else None

@@ -72,9 +72,9 @@ class JsonLog:
     def __init__(self, path: str | Path, resume_step: int | None = None) -> None:
         self.path = Path(path)
         if resume_step is not None and self.path.exists():
-            # Keep what was logged up to the checkpoint; later lines are redone by the resume.
-            kept = [line for line in self.path.read_text().splitlines()
-                    if line.strip() and json.loads(line).get("step", 0) <= resume_step]
+            # Keep what was logged up to the checkpoint; later lines are redone by the resume
+            # (and a line cut short by a crash goes too).
+            kept = [json.dumps(r) for r in read_log(self.path) if r.get("step", 0) <= resume_step]
             self.path.write_text("".join(line + "\n" for line in kept))
         elif resume_step is None and self.path.exists():
             self.path.unlink()
@@ -89,5 +89,14 @@ class JsonLog:
 
 
 def read_log(path: str | Path) -> list[dict]:
-    """The records of a JSON-lines log."""
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """The records of a JSON-lines log. A line that is not a JSON object (the last one, cut
+    short when a run was killed mid-write) is skipped."""
+    records = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records

@@ -1,0 +1,235 @@
+"""The text-to-image GAN side by side: minigan against PyTorch on the same work, in one run.
+
+PyTorch twins of minigan's text encoder, generator and discriminator are built with the same
+submodule names, so minigan's weights copy straight in. One training step is the stage-2 step
+of ``Text2ImgTrainer.train_step`` (the captioned batch, its wrong captions and the noises are
+drawn once with NumPy and given to both): D on (real, caption), (fake, caption), (real, wrong
+caption) with the hinge loss, then G on B/2 captions with two noises each (hinge + the
+mode-seeking term), Adam for both. Timed in alternating blocks (``minigan.bench.interleave``)
+after a warm-up; medians. ``--cpu-time``: one thread each, process CPU time (the fair measure
+on a busy machine).
+
+    python benchmarks/text2img_vs_torch.py                     # 2 threads, wall clock
+    OPENBLAS_NUM_THREADS=1 python benchmarks/text2img_vs_torch.py --cpu-time   # 1 thread, CPU time
+    python benchmarks/text2img_vs_torch.py --cross-attention --magp 0.1
+"""
+from __future__ import annotations
+
+import minigan  # noqa: F401  first: it limits OpenBLAS's thread spin before NumPy loads
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import minigan as mg  # noqa: E402
+from minigan import backend, bench  # noqa: E402
+from minigan.training.text2img import (CAPTION_LENGTH, Text2ImgConfig,  # noqa: E402
+                                       Text2ImgTrainer, step_generator)
+
+
+def torch_twins(torch, trainer: Text2ImgTrainer):
+    """PyTorch modules equal to the trainer's text encoder, G and D (weights copied)."""
+    nn, F = torch.nn, torch.nn.functional
+    cfg = trainer.config
+
+    class TextEncoder(nn.Module):
+        def __init__(self, ours):
+            super().__init__()
+            d = ours.d_model
+            self.embedding = nn.Embedding(ours.vocab_size, d, padding_idx=0)
+            self.layers = nn.ModuleList([
+                nn.TransformerEncoderLayer(d, cfg.text_heads, cfg.text_ff, dropout=0.0,
+                                           batch_first=True, norm_first=True)
+                for _ in range(cfg.text_layers)])
+            self.norm = nn.LayerNorm(d)
+            self.positions = torch.from_numpy(backend.as_numpy(ours.positions(
+                CAPTION_LENGTH, ours.embedding.weight).data))
+
+        def forward(self, ids, pad):
+            h = self.embedding(ids) + self.positions[:ids.shape[1]]
+            for layer in self.layers:
+                h = layer(h, src_key_padding_mask=pad)
+            h = self.norm(h)
+            keep = (~pad).unsqueeze(-1).to(h.dtype)
+            return h, (h * keep).sum(1) / keep.sum(1).clamp(min=1)
+
+    class CBN(nn.Module):
+        def __init__(self, c, e):
+            super().__init__()
+            self.bn = nn.BatchNorm2d(c, affine=False)
+            self.gamma, self.beta = nn.Linear(e, c), nn.Linear(e, c)
+
+        def forward(self, x, s):
+            return self.bn(x) * (1 + self.gamma(s))[:, :, None, None] + self.beta(s)[:, :, None, None]
+
+    class Attend(nn.Module):
+        def __init__(self, c, d):
+            super().__init__()
+            self.norm = nn.LayerNorm(c)
+            self.attention = nn.MultiheadAttention(c, cfg.attention_heads, kdim=d, vdim=d,
+                                                   batch_first=True)
+            self.gate = nn.Parameter(torch.zeros(()))
+
+        def forward(self, x, tokens, pad):
+            n, c, h, w = x.shape
+            q = self.norm(x.reshape(n, c, h * w).transpose(1, 2))
+            read = self.attention(q, tokens, tokens, key_padding_mask=pad, need_weights=False)[0]
+            return x + self.gate * read.transpose(1, 2).reshape(n, c, h, w)
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            g, e = cfg.ngf, cfg.text_dim
+            self.project = nn.Linear(cfg.z_dim + e, 64 * g)
+            self.norm0 = CBN(4 * g, e)
+            self.up1 = nn.ConvTranspose2d(4 * g, 2 * g, 4, 2, 1, bias=False)
+            self.norm1 = CBN(2 * g, e)
+            self.up2 = nn.ConvTranspose2d(2 * g, g, 4, 2, 1, bias=False)
+            self.norm2 = CBN(g, e)
+            self.to_rgb = nn.ConvTranspose2d(g, 3, 4, 2, 1)
+            if cfg.cross_attention:
+                self.attend8, self.attend16 = Attend(2 * g, e), Attend(g, e)
+            self.null_sentence = nn.Parameter(torch.zeros(e))
+
+        def forward(self, z, s, tokens, pad):
+            h = self.project(torch.cat([z, s], 1)).reshape(len(z), 4 * cfg.ngf, 4, 4)
+            h = F.relu(self.norm0(h, s))
+            h = F.relu(self.norm1(self.up1(h), s))
+            if cfg.cross_attention:
+                h = self.attend8(h, tokens, pad)
+            h = F.relu(self.norm2(self.up2(h), s))
+            if cfg.cross_attention:
+                h = self.attend16(h, tokens, pad)
+            return torch.tanh(self.to_rgb(h))
+
+    class Discriminator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            d = cfg.ndf
+            self.body = nn.Sequential(
+                nn.Conv2d(3, d, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(d, 2 * d, 4, 2, 1),
+                nn.LeakyReLU(0.2), nn.Conv2d(2 * d, 4 * d, 4, 2, 1), nn.LeakyReLU(0.2),
+                nn.Flatten(), nn.Linear(64 * d, cfg.d_features), nn.LeakyReLU(0.2))
+            self.realism_head = nn.Linear(cfg.d_features, 1)
+            self.project_sentence = nn.Linear(cfg.text_dim, cfg.d_features, bias=False)
+
+        def score(self, phi, s):
+            return self.realism_head(phi)[:, 0] + (phi * self.project_sentence(s)).sum(1)
+
+    twins = {"text_encoder": TextEncoder(trainer.text_d), "generator": Generator(),
+             "discriminator": Discriminator()}
+    for name, module in twins.items():
+        ours = trainer.modules()[name].state_dict()
+        state = {k: torch.from_numpy(np.array(backend.as_numpy(v.data))) for k, v in ours.items()}
+        module.load_state_dict(state, strict=True)
+    return twins["text_encoder"], twins["generator"], twins["discriminator"]
+
+
+def torch_step(torch, trainer: Text2ImgTrainer, E, G, D, opt_g, opt_d):
+    """Stage 2 of Text2ImgTrainer.train_step (hinge, shared encoder, no EMA), in PyTorch."""
+    F, cfg = torch.nn.functional, trainer.config
+    state = {"step": 0}
+
+    def step():
+        rng = step_generator(cfg.seed, state["step"])
+        state["step"] += 1
+        B, half = cfg.batch_size, cfg.batch_size // 2
+        batch = trainer.data.sample(B, rng)
+        wrong = trainer.data.negatives(batch.labels, batch.stated, rng, cfg.hard_negatives)[0]
+        z_d = torch.from_numpy(trainer._noise(rng, B))
+        z_np = np.concatenate([trainer._noise(rng, half), trainer._noise(rng, half)])
+        z_g = torch.from_numpy(z_np)
+        ids, pad = (torch.from_numpy(a) for a in trainer.tokenizer.encode(
+            list(batch.captions) + list(wrong), CAPTION_LENGTH))
+        real = torch.from_numpy(batch.images).requires_grad_(cfg.magp > 0)
+        tokens, s_all = E(ids, pad)
+        s_real, s_wrong = s_all[:B], s_all[B:]
+        with torch.no_grad():
+            fake = G(z_d, s_real.detach(), tokens[:B].detach(), pad[:B])
+        phi = D.body(torch.cat([real, fake]))
+        score_real, score_fake = D.score(phi[:B], s_real), D.score(phi[B:], s_real)
+        score_wrong = D.score(phi[:B], s_wrong)
+        w = cfg.mismatch
+        d_loss = (F.relu(1 - score_real).mean() + (1 - w) * F.relu(1 + score_fake).mean()
+                  + w * F.relu(1 + score_wrong).mean())
+        if cfg.magp > 0:
+            gx, gs = torch.autograd.grad(score_real.sum(), [real, s_real],
+                                         create_graph=True)
+            norms = gx.pow(2).sum((1, 2, 3)) + gs.pow(2).sum(1)
+            d_loss = d_loss + cfg.magp * norms.pow(cfg.magp_power / 2).mean()
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        D.requires_grad_(False)
+        ids_g, pad_g = (torch.from_numpy(a) for a in trainer.tokenizer.encode(
+            list(batch.captions[:half]) * 2, CAPTION_LENGTH))
+        with torch.no_grad():
+            tokens_g, s_g = E(ids_g, pad_g)
+        images = G(z_g, s_g, tokens_g, pad_g)
+        g_loss = -D.score(D.body(images), s_g).mean()
+        if cfg.diversity > 0:
+            d_img = (images[:half] - images[half:]).abs().mean((1, 2, 3))
+            d_z = torch.from_numpy(np.abs(z_np[:half] - z_np[half:]).mean(1))
+            g_loss = g_loss + cfg.diversity * (1 / (d_img / d_z + 1e-5)).mean()
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        D.requires_grad_(True)
+    return step
+
+
+def _blas_limited() -> bool:
+    """Whether NumPy's BLAS is held to one thread (threadpoolctl, or the environment)."""
+    import importlib.util
+    import os
+    return (importlib.util.find_spec("threadpoolctl") is not None
+            or os.environ.get("OPENBLAS_NUM_THREADS") == "1")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="one thread, timed by the process's CPU time (for busy machines)")
+    parser.add_argument("--cross-attention", action="store_true")
+    parser.add_argument("--magp", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch is not installed: pip install torch (the comparison needs it)")
+        return 1
+    threads = bench.set_threads(torch, 1 if args.cpu_time else args.threads)
+    if args.cpu_time and not _blas_limited():
+        print("note: without threadpoolctl NumPy's BLAS keeps its threads, and their spinning "
+              "counts as minigan's CPU time (measured: 0.68-0.83 s a step instead of 0.34-0.44); "
+              "run with OPENBLAS_NUM_THREADS=1 for --cpu-time")
+    config = Text2ImgConfig(batch_size=args.batch_size, cross_attention=args.cross_attention,
+                            magp=args.magp, ema=0.0, steps=10 ** 6)
+    trainer = Text2ImgTrainer(config)
+    E, G, D = torch_twins(torch, trainer)
+    adam = dict(lr=2e-4, betas=config.betas)
+    opt_g = torch.optim.Adam(G.parameters(), **adam)
+    opt_d = torch.optim.Adam(list(D.parameters()) + list(E.parameters()), **adam)
+    theirs = torch_step(torch, trainer, E, G, D, opt_g, opt_d)
+    now = bench.clock(args.cpu_time)
+    ta, tb = bench.interleave(trainer.train_step, theirs, args.repeats, args.warmup, now,
+                              block=3, untimed=1)
+    print(f"text2img step, batch {args.batch_size}, cross-attention {args.cross_attention}, "
+          f"MA-GP {args.magp}; threads {threads}; minigan {mg.__version__}, numpy "
+          f"{np.__version__}, torch {torch.__version__}")
+    print(f"{'process CPU time' if args.cpu_time else 'wall clock'}, medians of {args.repeats}; "
+          f"{bench.load_average()}")
+    print(f"training step: minigan {ta:.3f} s, PyTorch {tb:.3f} s, ratio {ta / tb:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

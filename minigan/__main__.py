@@ -1,0 +1,6 @@
+"""``python -m minigan``: the ``minigan`` command."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,159 @@
+"""The text-to-image GAN's generator and discriminator (32x32 RGB).
+
+Generator: noise z (N, Z) and sentence vector s (N, E), optionally the token states
+(N, T, D) for cross-attention; ``g`` = ``ngf``::
+
+    Linear(Z + E -> 4*4*4g) -> (N, 4g, 4, 4) -> CBN(s) -> ReLU                    4x4
+    ConvTranspose2d(4g -> 2g, k4, s2, p1) -> CBN(s) -> ReLU                       8x8
+    [CrossAttention2d(2g, tokens)]                                                8x8
+    ConvTranspose2d(2g -> g, k4, s2, p1) -> CBN(s) -> ReLU                        16x16
+    [CrossAttention2d(g, tokens)]                                                 16x16
+    ConvTranspose2d(g -> 3, k4, s2, p1) -> tanh                                   32x32
+
+CBN is :class:`ConditionalBatchNorm2d` (scale and shift from s). Without a sentence (stage 1
+of training: unconditional) the generator uses a learned constant vector in place of s and
+skips the cross-attention.
+
+Discriminator, ``d`` = ``ndf``::
+
+    Conv2d(3 -> d, k4, s2, p1) -> LeakyReLU(0.2)                                  16x16
+    Conv2d(d -> 2d, k4, s2, p1) -> LeakyReLU(0.2)                                 8x8
+    Conv2d(2d -> 4d, k4, s2, p1) -> LeakyReLU(0.2) -> Flatten                     4x4
+    Linear(4d*16 -> F) -> LeakyReLU(0.2)                                          phi(x), (N, F)
+
+    realism(x)  = w . phi(x) + b                                                  (N,)
+    matching(x, s):  "projection"  <phi(x), V s>       (Miyato & Koyama 2018)
+                     "concat"      MLP([phi(x), s])     (Reed et al. 2016)
+                     "both"        the sum of the two
+
+The score of a pair is realism + matching (the projection discriminator's sum); stage 1 uses
+realism alone. No normalisation in D, so gradient penalties (MA-GP) are per sample.
+Initialisation: DCGAN's N(0, 0.02) for conv and linear weights, zero biases.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import functional as F, nn
+from ..autograd import Tensor, no_grad
+from ..errors import ArgumentError, ShapeError
+from ..ops.shape import concat, expand, reshape
+from .conditioning import ConditionalBatchNorm2d, CrossAttention2d
+
+MATCHING = ("projection", "concat", "both")
+
+
+def init_normal_(model: nn.Module, std: float = 0.02) -> nn.Module:
+    """N(0, std) weights and zero biases for every conv and linear layer of ``model`` that is
+    not inside a conditioning block (those initialise themselves)."""
+    skip = set()
+    for module in model.modules():
+        if isinstance(module, (ConditionalBatchNorm2d, CrossAttention2d)):
+            skip.update(id(m) for m in module.modules())
+    with no_grad():
+        for module in model.modules():
+            if id(module) in skip or not isinstance(
+                    module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+                continue
+            nn.init.normal_(module.weight, 0.0, std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    return model
+
+
+class Text2ImgGenerator(nn.Module):
+    """(z, sentence, tokens, padding mask) -> images (N, 3, 32, 32) in [-1, 1]."""
+
+    def __init__(self, z_dim: int = 64, cond_dim: int = 64, text_dim: int = 64, ngf: int = 32,
+                 cross_attention: bool = True, attention_heads: int = 2) -> None:
+        super().__init__()
+        self.z_dim, self.cond_dim, self.text_dim, self.ngf = z_dim, cond_dim, text_dim, ngf
+        self.cross_attention = bool(cross_attention)
+        g = ngf
+        self.project = nn.Linear(z_dim + cond_dim, 4 * 4 * 4 * g)
+        self.norm0 = ConditionalBatchNorm2d(4 * g, cond_dim)
+        self.up1 = nn.ConvTranspose2d(4 * g, 2 * g, 4, stride=2, padding=1, bias=False)
+        self.norm1 = ConditionalBatchNorm2d(2 * g, cond_dim)
+        self.up2 = nn.ConvTranspose2d(2 * g, g, 4, stride=2, padding=1, bias=False)
+        self.norm2 = ConditionalBatchNorm2d(g, cond_dim)
+        self.to_rgb = nn.ConvTranspose2d(g, 3, 4, stride=2, padding=1)
+        if self.cross_attention:
+            self.attend8 = CrossAttention2d(2 * g, text_dim, attention_heads)
+            self.attend16 = CrossAttention2d(g, text_dim, attention_heads)
+        # the sentence vector of stage 1 (no text): learned, like any weight
+        self.null_sentence = nn.Parameter(np.zeros(cond_dim, dtype=self.project.weight.dtype))
+        init_normal_(self)
+
+    def forward(self, z: Tensor, sentence: Tensor | None = None, tokens: Tensor | None = None,
+                padding_mask=None) -> Tensor:
+        n = z.shape[0]
+        if z.ndim != 2 or z.shape[1] != self.z_dim:
+            raise ShapeError(f"Text2ImgGenerator: expected z of shape (N, {self.z_dim}), "
+                             f"got {z.shape}")
+        if sentence is None:
+            sentence = expand(reshape(self.null_sentence, (1, self.cond_dim)), n, self.cond_dim)
+        elif sentence.shape != (n, self.cond_dim):
+            raise ShapeError(f"Text2ImgGenerator: expected a sentence vector of shape "
+                             f"({n}, {self.cond_dim}), got {sentence.shape}")
+        attend = self.cross_attention and tokens is not None
+        h = reshape(self.project(concat([z, sentence], 1)), (n, 4 * self.ngf, 4, 4))
+        h = F.relu(self.norm0(h, sentence))
+        h = F.relu(self.norm1(self.up1(h), sentence))
+        if attend:
+            h = self.attend8(h, tokens, padding_mask)
+        h = F.relu(self.norm2(self.up2(h), sentence))
+        if attend:
+            h = self.attend16(h, tokens, padding_mask)
+        return F.tanh(self.to_rgb(h))
+
+
+class Text2ImgDiscriminator(nn.Module):
+    """images (N, 3, 32, 32) -> features; ``realism`` and ``matching`` logits (N,)."""
+
+    def __init__(self, ndf: int = 32, cond_dim: int = 64, feature_dim: int = 256,
+                 matching: str = "projection") -> None:
+        super().__init__()
+        if matching not in MATCHING:
+            raise ArgumentError(f"Text2ImgDiscriminator: matching must be one of {MATCHING}, "
+                                f"got {matching!r}")
+        d = ndf
+        self.matching_kind = matching
+        self.body = nn.Sequential(
+            nn.Conv2d(3, d, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(d, 2 * d, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * d, 4 * d, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Flatten(),
+            nn.Linear(4 * d * 16, feature_dim), nn.LeakyReLU(0.2),
+        )
+        self.realism_head = nn.Linear(feature_dim, 1)
+        if matching in ("projection", "both"):
+            self.project_sentence = nn.Linear(cond_dim, feature_dim, bias=False)
+        if matching in ("concat", "both"):
+            self.joint = nn.Sequential(nn.Linear(feature_dim + cond_dim, feature_dim),
+                                       nn.LeakyReLU(0.2), nn.Linear(feature_dim, 1))
+        init_normal_(self)
+
+    def features(self, x: Tensor) -> Tensor:
+        if x.ndim != 4 or x.shape[1:] != (3, 32, 32):
+            raise ShapeError(f"Text2ImgDiscriminator: expected images of shape (N, 3, 32, 32), "
+                             f"got {x.shape}")
+        return self.body(x)
+
+    def realism(self, phi: Tensor) -> Tensor:
+        return reshape(self.realism_head(phi), (phi.shape[0],))
+
+    def matching(self, phi: Tensor, sentence: Tensor) -> Tensor:
+        score = None
+        if self.matching_kind in ("projection", "both"):
+            score = (phi * self.project_sentence(sentence)).sum(1)
+        if self.matching_kind in ("concat", "both"):
+            joint = reshape(self.joint(concat([phi, sentence], 1)), (phi.shape[0],))
+            score = joint if score is None else score + joint
+        return score
+
+    def forward(self, x: Tensor, sentence: Tensor | None = None) -> Tensor:
+        """The score of each (image, sentence) pair: realism + matching (realism alone
+        without a sentence)."""
+        phi = self.features(x)
+        score = self.realism(phi)
+        return score if sentence is None else score + self.matching(phi, sentence)

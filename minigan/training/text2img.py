@@ -1,0 +1,548 @@
+"""Training the text-to-image GAN: the losses and one step (the run loop lives elsewhere).
+
+One step of stage 2 (text), batch of B captioned images x with captions c:
+
+1. **D update.** Sentence vectors s = E_D(c) and s' = E_D(c') of mismatched captions c'
+   (random captions false of the image, or with probability ``hard_negatives`` the true
+   caption with one stated attribute changed). Fakes x~ = G(z, E_G(c)) without gradient. With
+   score(x, s) = realism(x) + matching(x, s) (the projection discriminator) and the hinge loss:
+
+       L_D = relu(1 - score(x, s)) + (1 - w) relu(1 + score(x~, s)) + w relu(1 + score(x, s'))
+
+   averaged over the batch, w = ``mismatch`` (DF-GAN: 1/2). Optional MA-GP (DF-GAN) on the
+   real pairs, through double backward:  k * mean(||(d score/dx, d score/ds)||^p).
+2. **G update.** B/2 captions, each with two noises z1, z2 (so the batch is B):
+
+       L_G = -score(G(z, s_G), s_D) + lambda * 1 / (d(G(z1), G(z2)) / d(z1, z2) + 1e-5)
+
+   the second term is the mode-seeking loss (Mao et al. 2019: a caption's images must move
+   with its noise), d the mean absolute difference per pair. Its default weight is 0.1:
+   with MSGAN's 1.0 the cheapest way for G to follow the noise was to change the colour, and
+   at 1,000 steps colour was at chance (0.21; 0.41 with 0.1) with samples of one prompt more
+   varied than the data (diversity ratio 1.53; 1.06 with 0.1).
+3. The EMA copies of G and its text encoder move towards the trained ones
+   (decay min(ema, (1 + t)/(10 + t))). Before the EMA generator samples, its BatchNorm
+   statistics are re-estimated on ``ema_bn_batches`` batches of training captions (the
+   running statistics of G belong to G's weights, not to their average).
+
+Stage 1 (the first ``pretrain_steps`` steps) is the same without text: G reads a learned
+constant in place of the sentence vector and skips cross-attention, D scores realism only.
+Stage 2 continues from stage 1's weights (and optimizer states).
+
+Text encoders: ``text_encoder="shared"`` (default) trains one encoder with D's loss, and G
+reads its states without gradient (G cannot reshape the text space to fool D);
+``"separate"`` gives G its own encoder, trained with G's loss.
+
+Randomness: every draw of step t (the batch, the negatives, the noises) comes from one NumPy
+generator seeded with (seed, t) (:func:`step_generator`), and the weights are initialised from
+``seed`` without touching any other generator. Nothing else in the step is random (no
+dropout), so the step number is the whole random state: resuming is exact on any device.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Tensor, grad, no_grad
+from ..data.captioned_digits import CaptionedDigits
+from ..data.shapes import Shapes
+from ..data.tokenizer import Tokenizer
+from ..errors import ArgumentError, CheckpointError
+from ..functional import binary_cross_entropy_with_logits, relu
+from ..models.text2img import MATCHING, Text2ImgDiscriminator, Text2ImgGenerator
+from ..models.text_encoder import POOLS, TextEncoder
+from ..nn import BatchNorm2d, Module
+from ..ops.elementwise import abs as tensor_abs
+from ..ops.shape import concat, reshape
+
+CHECKPOINT_KIND = "text2img"
+DATA_SETS = ("shapes", "digits")
+LOSSES = ("hinge", "bce")
+TEXT_ENCODERS = ("shared", "separate")
+CAPTION_LENGTH = 8        # the longest caption of both data sets, in words
+NOISE_STREAM = 2**31      # the seed stream of fixed sampling noise (beside the steps' streams)
+BN_STREAM = 2**31 + 1     # ... and of the BatchNorm re-estimation batches
+
+
+@dataclasses.dataclass
+class Text2ImgConfig:
+    """Everything that defines a text-to-image run (saved in its checkpoints)."""
+    data: str = "shapes"             # "shapes" or "digits"
+    steps: int = 6000                # total steps, both stages
+    pretrain_steps: int = 0          # stage 1: unconditional steps before the text comes in
+    batch_size: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple = (0.5, 0.999)
+    loss: str = "hinge"              # "hinge" or "bce"
+    z_dim: int = 32
+    text_dim: int = 64               # the encoder's width = the sentence vector's
+    text_layers: int = 2
+    text_heads: int = 4
+    text_ff: int = 128
+    pool: str = "mean"               # sentence vector: "mean" of the words, or a "cls" token
+    text_encoder: str = "shared"     # "shared" (trained by D) or "separate" (one per network)
+    ngf: int = 32
+    ndf: int = 32
+    d_features: int = 256
+    cross_attention: bool = False
+    attention_heads: int = 2
+    matching: str = "projection"     # "projection", "concat" or "both"
+    mismatch: float = 0.5            # weight w of the (real, wrong caption) term in L_D
+    hard_negatives: float = 0.5      # the share of wrong captions that differ in one attribute
+    magp: float = 0.0                # MA-GP weight k (0: off)
+    magp_power: float = 6.0          # MA-GP exponent p
+    diversity: float = 0.1           # mode-seeking weight lambda (0: off); 1.0 drowned colour
+    ema: float = 0.999               # EMA decay of G and its text encoder (0: off)
+    ema_bn_batches: int = 8          # batches that re-estimate the EMA generator's BatchNorm
+    p_state: float = 0.5             # probability that a caption states size / color / position
+    seed: int = 0
+    device: str = "cpu"
+
+    def validate(self) -> "Text2ImgConfig":
+        def option(name: str) -> str:
+            return "--" + name.replace("_", "-")
+        for name, allowed in (("data", DATA_SETS), ("loss", LOSSES), ("pool", POOLS),
+                              ("text_encoder", TEXT_ENCODERS), ("matching", MATCHING)):
+            if getattr(self, name) not in allowed:
+                raise ArgumentError(f"{option(name)}: must be one of {', '.join(allowed)}, "
+                                    f"got {getattr(self, name)!r}")
+        for name in ("steps", "batch_size", "z_dim", "text_dim", "text_layers", "text_heads",
+                     "text_ff", "ngf", "ndf", "d_features", "attention_heads", "ema_bn_batches"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ArgumentError(f"{option(name)}: must be an int >= 1, got {value!r}")
+        if self.batch_size % 2:
+            raise ArgumentError(f"--batch-size: must be even (the diversity term pairs "
+                                f"samples), got {self.batch_size}")
+        if not 0 <= self.pretrain_steps <= self.steps:
+            raise ArgumentError(f"--pretrain-steps: must be in [0, --steps={self.steps}], "
+                                f"got {self.pretrain_steps}")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise ArgumentError(f"{option(name)}: must be > 0, got {getattr(self, name)}")
+        for name in ("mismatch", "hard_negatives", "p_state"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ArgumentError(f"{option(name)}: must be in [0, 1], got {getattr(self, name)}")
+        for name in ("magp", "diversity"):
+            if getattr(self, name) < 0:
+                raise ArgumentError(f"{option(name)}: must be >= 0, got {getattr(self, name)}")
+        if not self.magp_power >= 2:
+            raise ArgumentError(f"--magp-power: must be >= 2 (smooth at zero), got {self.magp_power}")
+        if not 0 <= self.ema < 1:
+            raise ArgumentError(f"--ema: must be in [0, 1), got {self.ema}")
+        if self.text_dim % self.text_heads or self.text_dim % 2:
+            raise ArgumentError(f"--text-dim: {self.text_dim} must be even and divisible by "
+                                f"--text-heads {self.text_heads}")
+        self.betas = tuple(float(b) for b in self.betas)
+        self.device = backend.normalize_device(self.device)
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str, **overrides: Any) -> "Text2ImgConfig":
+        fields = json.loads(text)
+        fields["betas"] = tuple(fields["betas"])
+        known = {f.name for f in dataclasses.fields(cls)}
+        fields = {k: v for k, v in fields.items() if k in known}
+        fields.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**fields)
+
+
+# ---------------------------------------------------------------------------- randomness
+
+
+def step_generator(seed: int, step: int) -> np.random.Generator:
+    """The generator of every random draw of step ``step`` of a run seeded ``seed`` (the one
+    place a step's randomness comes from)."""
+    return np.random.default_rng([int(seed), int(step)])
+
+
+@contextlib.contextmanager
+def seeded_weights(seed: int) -> Iterator[None]:
+    """Layers built inside draw their initial weights from a CPU generator seeded with
+    ``seed``; the process's generator is put back afterwards, untouched."""
+    saved = backend.get_rng_state()
+    backend.set_rng_state(np.random.default_rng(int(seed)).bit_generator.state)
+    try:
+        yield
+    finally:
+        backend.set_rng_state(saved)
+
+
+def make_data(config: Text2ImgConfig, split: str = "train"):
+    """The captioned data set of a config (``split``: "train", "heldout" or "all" for shapes)."""
+    if config.data == "digits":
+        return CaptionedDigits("train" if split == "train" else "test", seed=config.seed)
+    return Shapes(split, p_state=config.p_state, seed=config.seed)
+
+
+# ---------------------------------------------------------------------------- loss pieces
+
+
+def _targets(score: Tensor, value: float) -> Tensor:
+    return Tensor._wrap(backend.get_array_module(score.data).full(score.shape, value, score.dtype))
+
+
+def real_loss(score: Tensor, kind: str) -> Tensor:
+    """D's loss on pairs that should score high: hinge relu(1 - s) or BCE -log sigmoid(s)."""
+    if kind == "hinge":
+        return relu(1.0 - score).mean()
+    return binary_cross_entropy_with_logits(score, _targets(score, 1.0))
+
+
+def fake_loss(score: Tensor, kind: str) -> Tensor:
+    """D's loss on pairs that should score low: hinge relu(1 + s) or BCE -log(1 - sigmoid(s))."""
+    if kind == "hinge":
+        return relu(1.0 + score).mean()
+    return binary_cross_entropy_with_logits(score, _targets(score, 0.0))
+
+
+def generator_loss(score: Tensor, kind: str) -> Tensor:
+    """G's loss: hinge -s, or the non-saturating BCE -log sigmoid(s)."""
+    if kind == "hinge":
+        return -score.mean()
+    return binary_cross_entropy_with_logits(score, _targets(score, 1.0))
+
+
+def mode_seeking_loss(images: Tensor, z: np.ndarray, eps: float = 1e-5) -> Tensor:
+    """1 / (d_img / d_z + eps) averaged over pairs: images[i] and images[i + B/2] share a
+    caption and differ in noise; d is the mean absolute difference of a pair."""
+    half = images.shape[0] // 2
+    d_img = tensor_abs(images[:half] - images[half:]).mean((1, 2, 3))
+    d_z = np.abs(z[:half] - z[half:]).mean(1).astype(images.dtype)
+    ratio = d_img / Tensor(backend.to_device(d_z, images.device))
+    return (1.0 / (ratio + eps)).mean()
+
+
+def matching_aware_penalty(score: Tensor, images: Tensor, sentences: Tensor | None,
+                           power: float) -> Tensor:
+    """MA-GP (Tao et al. 2022, DF-GAN): mean over pairs of ||(d score/d x, d score/d s)||^p,
+    with a graph (create_graph), so its gradient trains D through double backward. Written
+    as (||g||^2)^(p/2), smooth at g = 0 for p >= 2."""
+    wrt = [images] if sentences is None else [images, sentences]
+    grads = grad(score.sum(), wrt, create_graph=True)
+    squared = (grads[0] * grads[0]).sum((1, 2, 3))
+    if sentences is not None:
+        squared = squared + (grads[1] * grads[1]).sum(1)
+    return (squared ** (power / 2)).mean()
+
+
+def ema_update_(average: Module, model: Module, decay: float) -> None:
+    """average := decay * average + (1 - decay) * model, parameter by parameter."""
+    with no_grad():
+        for (_, a), (_, p) in zip(average.named_parameters(), model.named_parameters()):
+            a.data *= decay
+            a.data += (1 - decay) * p.data
+
+
+def copy_weights_(target: Module, source: Module) -> None:
+    with no_grad():
+        for (_, t), (_, s) in zip(target.state_dict().items(), source.state_dict().items()):
+            t.data[...] = s.data
+
+
+def reestimate_batchnorm_(model: Module, batches: Sequence[tuple]) -> None:
+    """Recompute the running statistics of every BatchNorm in ``model`` as the plain average
+    over ``batches`` (each the argument tuple of one forward call), without gradients."""
+    norms = [m for m in model.modules() if isinstance(m, BatchNorm2d)]
+    momenta = [m.momentum for m in norms]
+    was_training = model.training
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None          # cumulative average over the batches
+    model.train()
+    with no_grad():
+        for args in batches:
+            model(*args)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    model.train(was_training)
+
+
+# ---------------------------------------------------------------------------- the trainer
+
+
+class Text2ImgTrainer:
+    """The text-to-image GAN and one training step at a time.
+
+    >>> trainer = Text2ImgTrainer(Text2ImgConfig(steps=2, batch_size=8))
+    >>> stats = trainer.train_step()          # {"d_loss": ..., "g_loss": ..., ...}
+    >>> images = trainer.sample(["a red circle"], z=None)   # (1, 3, 32, 32) in [-1, 1]
+
+    Modules: ``G``, ``D``, ``text_d`` (D's encoder), ``text_g`` (G's: the same object when
+    ``text_encoder="shared"``), their EMA copies ``G_ema`` and ``text_ema``, the
+    ``tokenizer``. ``stage`` is 1 during the first ``pretrain_steps`` steps, then 2.
+    """
+
+    def __init__(self, config: Text2ImgConfig, data=None) -> None:
+        self.config = cfg = config.validate()
+        self.data = data if data is not None else make_data(cfg)
+        self.tokenizer = Tokenizer(self.data.vocabulary())
+        with seeded_weights(cfg.seed):
+            self.text_d = self._text_encoder()
+            self.text_g = self._text_encoder() if cfg.text_encoder == "separate" else self.text_d
+            self.G = self._generator()
+            self.D = Text2ImgDiscriminator(cfg.ndf, cfg.text_dim, cfg.d_features, cfg.matching)
+            self.G_ema = self.text_ema = None
+            if cfg.ema > 0:
+                self.G_ema, self.text_ema = self._generator(), self._text_encoder()
+                copy_weights_(self.G_ema, self.G)
+                copy_weights_(self.text_ema, self.text_g)
+        for module in self.modules().values():
+            module.to(cfg.device)
+        for module in (self.G_ema, self.text_ema):
+            if module is not None:
+                module.eval().requires_grad_(False)
+        from ..optim import Adam
+        g_params = list(self.G.parameters())
+        if cfg.text_encoder == "separate":
+            g_params += list(self.text_g.parameters())
+        self.opt_G = Adam(g_params, lr=cfg.lr_g, betas=cfg.betas)
+        self.opt_D = Adam(list(self.D.parameters()) + list(self.text_d.parameters()),
+                          lr=cfg.lr_d, betas=cfg.betas)
+        self.step = 0
+        self._ema_bn_step = -1     # the step at which G_ema's BatchNorm was last re-estimated
+
+    def _generator(self) -> Text2ImgGenerator:
+        cfg = self.config
+        return Text2ImgGenerator(cfg.z_dim, cfg.text_dim, cfg.text_dim, cfg.ngf,
+                                 cfg.cross_attention, cfg.attention_heads)
+
+    def _text_encoder(self) -> TextEncoder:
+        cfg = self.config
+        return TextEncoder(len(self.tokenizer), cfg.text_dim, cfg.text_heads, cfg.text_layers,
+                           cfg.text_ff, cfg.pool)
+
+    def modules(self) -> dict:
+        """The trained modules by checkpoint name (the shared encoder appears once)."""
+        found = {"generator": self.G, "discriminator": self.D, "text_encoder": self.text_d}
+        if self.text_g is not self.text_d:
+            found["text_encoder_g"] = self.text_g
+        if self.G_ema is not None:
+            found["generator_ema"] = self.G_ema
+            found["text_encoder_ema"] = self.text_ema
+        return found
+
+    @property
+    def stage(self) -> int:
+        return 1 if self.step < self.config.pretrain_steps else 2
+
+    # ------------------------------------------------------------------------ helpers
+
+    def _tensor(self, array: np.ndarray) -> Tensor:
+        return Tensor(backend.to_device(array, self.config.device))
+
+    def _encode(self, captions: Sequence[str]) -> tuple[Tensor, Any]:
+        ids, pad = self.tokenizer.encode(captions, CAPTION_LENGTH)
+        return self._tensor(ids), backend.to_device(pad, self.config.device)
+
+    def _noise(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.standard_normal((n, self.config.z_dim)).astype(np.float32)
+
+    # ------------------------------------------------------------------------ one step
+
+    def train_step(self) -> dict:
+        """One D update and one G update (of the current stage); returns its statistics."""
+        cfg, G, D = self.config, self.G, self.D
+        text = self.stage == 2
+        rng = step_generator(cfg.seed, self.step)
+        B, half = cfg.batch_size, cfg.batch_size // 2
+        batch = self.data.sample(B, rng)
+        neg_captions = self.data.negatives(batch.labels, batch.stated, rng,
+                                           cfg.hard_negatives)[0] if text else []
+        z_d, z_g = self._noise(rng, B), self._noise(rng, half)
+        z_g = np.concatenate([z_g, self._noise(rng, half)])   # pairs (i, i + B/2) share a caption
+        real = self._tensor(batch.images)
+        G.train()
+        D.train()
+        stats: dict = {}
+
+        # -- D: (real, caption), (fake, caption), (real, wrong caption)
+        s_real = s_wrong = tokens_g = s_g = pad = None
+        if text:
+            ids, pad_all = self._encode(list(batch.captions) + list(neg_captions))
+            tokens_all, s_all = self.text_d(ids, pad_all)
+            s_real, s_wrong = s_all[:B], s_all[B:]
+            pad = pad_all[:B]
+            if self.text_g is self.text_d:
+                tokens_g, s_g = tokens_all[:B].detach(), s_real.detach()
+            else:
+                with no_grad():
+                    tokens_g, s_g = self.text_g(ids[:B], pad)
+        with no_grad():
+            fake = G(self._tensor(z_d), s_g, tokens_g, pad)
+        if cfg.magp > 0:
+            real.requires_grad_(True)
+        phi = D.features(concat([real, fake], 0))
+        phi_real, phi_fake = phi[:B], phi[B:]
+        r_real, r_fake = D.realism(phi_real), D.realism(phi_fake)
+        if text:
+            score_real = r_real + D.matching(phi_real, s_real)
+            score_fake = r_fake + D.matching(phi_fake, s_real)
+            score_wrong = r_real + D.matching(phi_real, s_wrong)
+            d_loss = (real_loss(score_real, cfg.loss)
+                      + (1 - cfg.mismatch) * fake_loss(score_fake, cfg.loss)
+                      + cfg.mismatch * fake_loss(score_wrong, cfg.loss))
+            stats["d_wrong"] = float(backend.as_numpy(score_wrong.data).mean())
+        else:
+            score_real, score_fake = r_real, r_fake
+            d_loss = real_loss(score_real, cfg.loss) + fake_loss(score_fake, cfg.loss)
+        if cfg.magp > 0:
+            penalty = matching_aware_penalty(score_real, real, s_real, cfg.magp_power)
+            d_loss = d_loss + cfg.magp * penalty
+            stats["magp"] = penalty.item()
+        self.opt_D.zero_grad()
+        d_loss.backward()
+        self.opt_D.step()
+        stats["d_real"] = float(backend.as_numpy(score_real.data).mean())
+        stats["d_fake"] = float(backend.as_numpy(score_fake.data).mean())
+
+        # -- G: B/2 captions, two noises each; D's weights get no gradient
+        D.requires_grad_(False)
+        s_g = tokens_g = pad_g = s_d = None
+        if text:
+            captions = list(batch.captions[:half]) * 2
+            ids, pad_g = self._encode(captions)
+            with no_grad():
+                tokens_d, s_d = self.text_d(ids, pad_g)
+            if self.text_g is self.text_d:  # shared: G reads D's encoder without gradient
+                tokens_g, s_g = tokens_d, s_d
+            else:
+                tokens_g, s_g = self.text_g(ids, pad_g)
+        images = G(self._tensor(z_g), s_g, tokens_g, pad_g)
+        score = D(images, s_d)
+        g_loss = generator_loss(score, cfg.loss)
+        if cfg.diversity > 0:
+            diversity = mode_seeking_loss(images, z_g)
+            g_loss = g_loss + cfg.diversity * diversity
+            stats["diversity"] = diversity.item()
+        self.opt_G.zero_grad()
+        g_loss.backward()
+        self.opt_G.step()
+        D.requires_grad_(True)
+
+        self.step += 1
+        if cfg.ema > 0:
+            decay = min(cfg.ema, (1 + self.step) / (10 + self.step))
+            ema_update_(self.G_ema, G, decay)
+            ema_update_(self.text_ema, self.text_g, decay)
+        stats.update(d_loss=d_loss.item(), g_loss=g_loss.item(), stage=float(1 + text))
+        return stats
+
+    # ------------------------------------------------------------------------ sampling
+
+    def sampling_models(self) -> tuple[Module, Module]:
+        """(generator, text encoder) for sampling: the EMA copies (with their BatchNorm
+        statistics re-estimated) when EMA is on, else G and its encoder."""
+        if self.G_ema is None:
+            return self.G, self.text_g
+        if self._ema_bn_step != self.step:
+            self._reestimate_ema_batchnorm()
+        return self.G_ema, self.text_ema
+
+    def _reestimate_ema_batchnorm(self) -> None:
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed, BN_STREAM])
+        batches = []
+        with no_grad():
+            for _ in range(cfg.ema_bn_batches):
+                z = self._tensor(self._noise(rng, cfg.batch_size))
+                if self.stage == 1:
+                    batches.append((z,))
+                    continue
+                captions = self.data.sample(cfg.batch_size, rng).captions
+                ids, pad = self._encode(captions)
+                tokens, sentence = self.text_ema(ids, pad)
+                batches.append((z, sentence, tokens, pad))
+        reestimate_batchnorm_(self.G_ema, batches)
+        self.G_ema.eval()
+        self._ema_bn_step = self.step
+
+    def noise(self, n: int, seed: int | None = None) -> Tensor:
+        """n noise vectors from N(0, 1), fixed by ``seed`` (default: the run's own)."""
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed if seed is None else int(seed), NOISE_STREAM])
+        return self._tensor(self._noise(rng, n))
+
+    def sample(self, prompts: Sequence[str] | None, z: Tensor | np.ndarray | None = None,
+               n: int | None = None) -> Tensor:
+        """Images (N, 3, 32, 32) in [-1, 1], one per prompt (``z`` (N, z_dim), default
+        :meth:`noise`). ``prompts=None`` samples without text (the stage-1 generator), ``n``
+        images. Unknown words warn, empty prompts raise (see ``Tokenizer.encode_prompts``)."""
+        if prompts is not None and isinstance(prompts, str):
+            prompts = [prompts]
+        count = len(prompts) if prompts is not None else (n if n is not None else
+                                                          (len(z) if z is not None else 1))
+        if z is None:
+            z = self.noise(count)
+        elif not isinstance(z, Tensor):
+            z = self._tensor(np.asarray(z, np.float32))
+        if z.shape != (count, self.config.z_dim):
+            raise ArgumentError(f"sample: z must have shape ({count}, {self.config.z_dim}) "
+                                f"(one noise vector per image), got {z.shape}")
+        G, encoder = self.sampling_models()
+        was = G.training
+        G.eval()
+        with no_grad():
+            if prompts is None:
+                images = G(z)
+            else:
+                ids, pad = self.tokenizer.encode_prompts(list(prompts))
+                tokens, sentence = encoder(self._tensor(ids), backend.to_device(pad, z.device))
+                images = G(z, sentence, tokens, backend.to_device(pad, z.device))
+        G.train(was)
+        return images
+
+    # ------------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue exactly: config, step, vocabulary, weights,
+        optimizer states."""
+        state = {"kind": CHECKPOINT_KIND, "config": self.config.to_json(), "step": self.step,
+                 "vocabulary": list(self.tokenizer.words),
+                 "opt_generator": self.opt_G.state_dict(),
+                 "opt_discriminator": self.opt_D.state_dict()}
+        for name, module in self.modules().items():
+            state[name] = module.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("kind") != CHECKPOINT_KIND:
+            raise CheckpointError(f"Text2ImgTrainer: a {state.get('kind')!r} state, expected "
+                                  f"{CHECKPOINT_KIND!r}")
+        words = [str(w) for w in state["vocabulary"]]
+        if words != self.tokenizer.words:
+            raise CheckpointError("Text2ImgTrainer: the checkpoint's vocabulary differs from "
+                                  "this data set's")
+        for name, module in self.modules().items():
+            if name not in state:
+                raise CheckpointError(f"Text2ImgTrainer: the checkpoint has no {name!r}")
+            module.load_state_dict(state[name])
+        self.opt_G.load_state_dict(state["opt_generator"])
+        self.opt_D.load_state_dict(state["opt_discriminator"])
+        self.step = int(state["step"])
+        self._ema_bn_step = -1
+
+    def save(self, path):
+        """Write the checkpoint atomically (``mg.save``: .npz + JSON, no pickle)."""
+        from .checkpoint import save_checkpoint
+        return save_checkpoint(self.state_dict(), path)
+
+    @classmethod
+    def from_checkpoint(cls, path, **overrides: Any) -> "Text2ImgTrainer":
+        """Rebuild a trainer from a checkpoint (a file, or a run folder holding
+        ``checkpoint.npz``); ``overrides`` replace config fields (steps, device, ...). Another
+        model's checkpoint raises :class:`minigan.CheckpointError`."""
+        from .checkpoint import load_checkpoint
+        state = load_checkpoint(path, CHECKPOINT_KIND)
+        trainer = cls(Text2ImgConfig.from_json(str(state["config"]), **overrides))
+        trainer.load_state_dict(state)
+        return trainer

@@ -1,0 +1,272 @@
+"""The text-to-image trainer (exact resume across both stages, sampling, its options and
+errors) and the attribute classifier's scores on real renders."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import minigan as mg
+from minigan import backend
+from minigan.data.shapes import Shapes, parse_caption
+from minigan.data.tokenizer import UnknownWordWarning
+from minigan.models.attributes import (WEIGHTS_PATH, diversity_ratio, load_attribute_classifier,
+                                       predict, score_attributes, variety)
+from minigan.training.attributes import DEFAULT_OUT, train_attribute_classifier
+from minigan.training.checkpoint import load_checkpoint, save_checkpoint
+from minigan.training.text2img import (Text2ImgConfig, Text2ImgTrainer,
+                                       mode_seeking_loss)
+
+TINY = dict(batch_size=4, z_dim=4, text_dim=8, text_layers=1, text_heads=2, text_ff=16, ngf=4,
+            ndf=4, d_features=16, ema=0.9, ema_bn_batches=1)
+
+
+def tiny(**changes) -> Text2ImgConfig:
+    return Text2ImgConfig(**{**TINY, **changes})
+
+
+def _arrays(trainer) -> dict:
+    state = trainer.state_dict()
+    flat = {}
+
+    def walk(prefix, node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(f"{prefix}.{k}", v)
+        elif isinstance(node, (list, tuple)):
+            for i, v in enumerate(node):
+                walk(f"{prefix}.{i}", v)
+        elif isinstance(node, mg.Tensor):
+            flat[prefix] = node.numpy().copy()
+        elif isinstance(node, np.ndarray):
+            flat[prefix] = node.copy()
+        else:
+            flat[prefix] = node
+    walk("", state)
+    return flat
+
+
+def _assert_same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], np.ndarray):
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+        else:
+            assert a[key] == b[key], key
+
+
+@pytest.mark.parametrize("stop", [1, 2, 3])
+def test_exact_resume_across_both_stages(tmp_path, stop):
+    # stage 1 is steps 0-1, stage 2 from step 2; the run stops in stage 1, at the boundary, or
+    # in stage 2, and every option that draws or differentiates is on
+    config = tiny(steps=5, pretrain_steps=2, cross_attention=True, magp=0.1, hard_negatives=0.5,
+                  text_encoder="separate")
+    straight = Text2ImgTrainer(config)
+    for _ in range(5):
+        straight.train_step()
+    first = Text2ImgTrainer(config)
+    for _ in range(stop):
+        first.train_step()
+    first.save(tmp_path / "checkpoint.npz")
+    resumed = Text2ImgTrainer.from_checkpoint(tmp_path)       # a run folder or the file
+    assert resumed.step == stop and resumed.stage == (1 if stop < 2 else 2)
+    while resumed.step < 5:
+        resumed.train_step()
+    _assert_same(_arrays(straight), _arrays(resumed))
+    z = straight.noise(3)
+    np.testing.assert_array_equal(straight.sample(["a red circle"] * 3, z).numpy(),
+                                  resumed.sample(["a red circle"] * 3, z).numpy())
+
+
+def test_stages_use_and_train_the_text_pathway_only_in_stage_two():
+    trainer = Text2ImgTrainer(tiny(steps=4, pretrain_steps=2))
+    before = {n: p.numpy().copy() for n, p in trainer.text_d.named_parameters()}
+    projection = trainer.D.project_sentence.weight.numpy().copy()
+    stats = [trainer.train_step() for _ in range(2)]
+    assert all(s["stage"] == 1 and "d_wrong" not in s for s in stats)
+    for n, p in trainer.text_d.named_parameters():      # unused in stage 1: untouched
+        np.testing.assert_array_equal(p.numpy(), before[n])
+    np.testing.assert_array_equal(trainer.D.project_sentence.weight.numpy(), projection)
+    stats = trainer.train_step()
+    assert stats["stage"] == 2 and "d_wrong" in stats
+    assert any(not np.array_equal(p.numpy(), before[n]) for n, p in trainer.text_d.named_parameters())
+
+
+def test_step_statistics_are_finite_for_every_option():
+    for changes in (dict(loss="bce"), dict(matching="concat", pool="cls"), dict(magp=1.0),
+                    dict(diversity=0.0, ema=0.0, mismatch=0.0), dict(cross_attention=True)):
+        trainer = Text2ImgTrainer(tiny(steps=2, **changes))
+        stats = trainer.train_step()
+        assert all(np.isfinite(v) for v in stats.values()), (changes, stats)
+        assert ("magp" in stats) == (changes.get("magp", 0) > 0)
+        assert ("diversity" in stats) == (changes.get("diversity", 1.0) > 0)
+
+
+def test_the_process_random_state_is_left_alone():
+    mg.manual_seed(123)
+    before = backend.get_rng_state()
+    trainer = Text2ImgTrainer(tiny(steps=2))
+    trainer.train_step()
+    trainer.sample(["a circle"])
+    assert backend.get_rng_state() == before
+    # and the trainer does not depend on it
+    mg.manual_seed(999)
+    other = Text2ImgTrainer(tiny(steps=2))
+    other.train_step()
+    np.testing.assert_array_equal(other.G.project.weight.numpy(), trainer.G.project.weight.numpy())
+
+
+def test_sample_prompts_noise_and_errors():
+    trainer = Text2ImgTrainer(tiny(steps=1))
+    images = trainer.sample(["a red circle", "a large square in the center"])
+    assert images.shape == (2, 3, 32, 32) and np.abs(images.numpy()).max() <= 1
+    z = trainer.noise(2)
+    np.testing.assert_array_equal(trainer.sample(["a red circle"] * 2, z).numpy(),
+                                  trainer.sample(["a red circle"] * 2, z.numpy()).numpy())
+    assert trainer.sample(None, n=3).shape == (3, 3, 32, 32)
+    with pytest.warns(UnknownWordWarning, match="'purple'"):
+        trainer.sample(["a purple circle"])
+    with pytest.raises(mg.ArgumentError, match="prompt '': it has no words"):
+        trainer.sample([""])
+    with pytest.raises(mg.ArgumentError, match="none of its words is known"):
+        trainer.sample(["purple blob"])
+    with pytest.raises(mg.ArgumentError, match=r"z must have shape \(2, 4\)"):
+        trainer.sample(["a circle", "a square"], np.zeros((3, 4), np.float32))
+
+
+def test_ema_batchnorm_is_reestimated_before_sampling():
+    trainer = Text2ImgTrainer(tiny(steps=3, ema_bn_batches=2))
+    for _ in range(3):
+        trainer.train_step()
+    trainer.sample(["a circle"])
+    bn = trainer.G_ema.norm1.bn
+    assert int(bn.num_batches_tracked.item()) == 2        # exactly the re-estimation batches
+    assert not np.allclose(bn.running_mean.numpy(), trainer.G.norm1.bn.running_mean.numpy())
+
+
+def test_wrong_kind_checkpoint_is_refused(tmp_path):
+    trainer = Text2ImgTrainer(tiny(steps=1))
+    with pytest.raises(mg.CheckpointError, match="'dcgan28' state, expected 'text2img'"):
+        trainer.load_state_dict({"kind": "dcgan28"})
+    state = trainer.state_dict()
+    state["vocabulary"] = ["<pad>", "<unk>", "a"]
+    with pytest.raises(mg.CheckpointError, match="vocabulary"):
+        trainer.load_state_dict(state)
+    path = trainer.save(tmp_path / "t2i.npz")
+    with pytest.raises(mg.CheckpointError, match="expected a 'dcgan28' checkpoint"):
+        load_checkpoint(path, "dcgan28")                   # text2img given to DCGAN code
+    save_checkpoint({"kind": "dcgan28", "step": 0}, tmp_path / "dcgan.npz")
+    with pytest.raises(mg.CheckpointError, match="a 'dcgan28' checkpoint; expected a 'text2img'"):
+        Text2ImgTrainer.from_checkpoint(tmp_path / "dcgan.npz")   # and the other way round
+
+
+@pytest.mark.parametrize("changes,match", [
+    (dict(batch_size=5), "--batch-size: must be even"),
+    (dict(pretrain_steps=9, steps=4), r"--pretrain-steps: must be in \[0, --steps=4\]"),
+    (dict(loss="wgan"), "--loss: must be one of hinge, bce"),
+    (dict(mismatch=1.5), r"--mismatch: must be in \[0, 1\]"),
+    (dict(magp_power=1.0), "--magp-power"),
+    (dict(ema=1.0), "--ema"),
+    (dict(text_dim=10, text_heads=4), "--text-dim"),
+    (dict(ngf=0), "--ngf: must be an int >= 1"),
+])
+def test_config_errors_name_the_option(changes, match):
+    with pytest.raises(mg.ArgumentError, match=match):
+        Text2ImgTrainer(tiny(**changes))
+
+
+def test_config_round_trips_through_json():
+    config = tiny(steps=7, cross_attention=True).validate()
+    again = Text2ImgConfig.from_json(config.to_json(), steps=9)
+    assert dataclasses.replace(config, steps=9) == again
+
+
+def test_digits_train_with_the_same_model():
+    trainer = Text2ImgTrainer(tiny(steps=2, data="digits"))
+    stats = trainer.train_step()
+    assert np.isfinite(stats["d_loss"])
+    assert trainer.sample(["the digit seven", "a handwritten 3"]).shape == (2, 3, 32, 32)
+
+
+def test_mode_seeking_loss_rewards_images_that_follow_the_noise():
+    z = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    same = mg.tensor(np.zeros((4, 3, 2, 2), np.float32))
+    apart = mg.tensor(np.concatenate([np.zeros((2, 3, 2, 2)), np.ones((2, 3, 2, 2))]).astype(np.float32))
+    assert mode_seeking_loss(same, z).item() > 1e4 > 10 > mode_seeking_loss(apart, z).item()
+
+
+# ---------------------------------------------------------------------------- the classifier
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return load_attribute_classifier()
+
+
+def test_shipped_classifier_is_small():
+    assert WEIGHTS_PATH.stat().st_size < 300_000
+
+
+@pytest.mark.parametrize("split", ["train", "heldout"])
+def test_classifier_scores_real_renders_near_one(classifier, split):
+    batch = Shapes(split, seed=77).batch(0, 1000)
+    scores = score_attributes(predict(classifier, batch.images), batch.labels, batch.stated)
+    assert min(scores.values()) >= 0.99, scores
+
+
+def test_score_counts_only_the_stated_attributes():
+    labels = np.array([[0, 0, 0, 0], [1, 1, 1, 1]])
+    stated = np.array([[True, False, False, False], [True, True, False, False]])
+    predicted = np.array([[0, 5, 1, 3], [1, 2, 1, 1]])      # wrong only where not asked, and a colour
+    scores = score_attributes(predicted, labels, stated)
+    assert scores == {"shape": 1.0, "color": 0.0, "size": None, "position": None, "caption": 0.5}
+
+
+def test_diversity_and_variety_of_real_renders(classifier):
+    data = Shapes("train", seed=5)
+    rng = np.random.default_rng(0)
+    labels, stated = parse_caption("a circle")
+    drawn, _ = data.draw_labels(2000, rng)
+    circles = drawn[drawn[:, 0] == 0][:64]
+    real_a, real_b = data.render(circles[:32], rng)[0], data.render(circles[32:], rng)[0]
+    assert 0.8 < diversity_ratio(real_a, real_b) < 1.25
+    assert diversity_ratio(np.repeat(real_a[:1], 8, 0), real_b) == 0.0
+    counts = variety(predict(classifier, np.concatenate([real_a, real_b])), group=8)
+    assert counts["shape"] == 1.0 and counts["color"] > 3.5 and counts["position"] > 3
+
+
+def test_retraining_writes_where_told_never_into_the_package(tmp_path):
+    assert DEFAULT_OUT.parts[0] == "runs"
+    before = WEIGHTS_PATH.stat().st_mtime_ns
+    result = train_attribute_classifier(steps=2, batch_size=16, out=tmp_path / "a.npz",
+                                        stream=open(tmp_path / "log.txt", "w"))
+    assert (tmp_path / "a.npz").is_file() and set(result["accuracy"]) == {
+        "shape", "color", "size", "position"}
+    assert WEIGHTS_PATH.stat().st_mtime_ns == before
+    load_attribute_classifier(tmp_path / "a.npz")
+
+
+@pytest.mark.parametrize("cross_attention", [False, True])
+def test_torch_twins_of_the_benchmark_compute_the_same(torch, cross_attention):
+    """benchmarks/text2img_vs_torch.py times PyTorch twins: they must be the same model."""
+    from minigan import bench
+    twins = bench.import_benchmark("text2img_vs_torch")
+    trainer = Text2ImgTrainer(tiny(cross_attention=cross_attention, batch_size=4))
+    with mg.no_grad():          # gates and projections away from zero
+        for p in trainer.G.parameters():
+            p.data[...] += 0.1 * np.random.default_rng(0).standard_normal(p.shape)
+    E, G, D = twins.torch_twins(torch, trainer)
+    ids, pad = trainer.tokenizer.encode(["a red circle", "a large blue square in the top left"], 8)
+    tokens, s = trainer.text_d(mg.tensor(ids), pad)
+    t_tokens, t_s = E(torch.from_numpy(ids), torch.from_numpy(pad))
+    np.testing.assert_allclose(s.numpy(), t_s.detach().numpy(), atol=1e-5)
+    z = np.random.default_rng(1).standard_normal((2, 4)).astype(np.float32)
+    x = trainer.G(mg.tensor(z), s, tokens, pad)
+    t_x = G(torch.from_numpy(z), t_s, t_tokens, torch.from_numpy(pad))
+    np.testing.assert_allclose(x.numpy(), t_x.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(trainer.D(x, s).numpy(), D.score(D.body(t_x), t_s).detach().numpy(),
+                               atol=1e-5)
+    step = twins.torch_step(torch, trainer, E, G, D, torch.optim.Adam(G.parameters()),
+                            torch.optim.Adam(list(D.parameters()) + list(E.parameters())))
+    step()                      # one PyTorch training step runs

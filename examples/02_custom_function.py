@@ -99,10 +99,6 @@ def minigan_style(rng: np.random.Generator) -> None:
 def pytorch_style(rng: np.random.Generator) -> None:
     print("\n== 2. PyTorch's style: @staticmethod forward(ctx, ...), ctx.save_for_backward, "
           ".apply ==")
-    if not hasattr(mg.Function, "apply"):
-        print("skipped: this minigan has no Function.apply yet (PyTorch-style Functions come "
-              "with the 'core' branch)")
-        return
     x = mg.tensor(rng.standard_normal((5, 3)), dtype="float64", requires_grad=True)
     w = mg.tensor(rng.standard_normal((2, 3)), dtype="float64", requires_grad=True)
     b = mg.tensor(rng.standard_normal(2), dtype="float64", requires_grad=True)

@@ -129,6 +129,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.steps, args.batch_size = 3, 4
+    mg.tune_process()          # this script owns its process: minigan's CPU speed settings
     out = Path(args.out)
     images, _ = load_mnist()
 

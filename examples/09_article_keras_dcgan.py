@@ -33,9 +33,7 @@ This script
    ``end``, ``Upsample(scale_factor=4)`` (nearest, Keras's ``UpSampling2D``) before G's last
    conv; ``blocks``, ``Upsample(scale_factor=2)`` before the second and third conv blocks
    (the usual Keras idiom); ``transposed``, G's last conv becomes a learned upsampling,
-   ``ConvTranspose2d(kernel 8, stride 4, padding 2)`` (DCGAN-28's tool). ``nn.Upsample``
-   is used where this minigan has it, else the same nearest upsampling written with
-   reshape and expand (``NearestUpsample``);
+   ``ConvTranspose2d(kernel 8, stride 4, padding 2)`` (DCGAN-28's tool);
 5. trains one (``--fix``, default ``transposed``: the cheapest per step and the one that
    learned digits in a few hundred steps) with a width multiplier on G's filters
    (``--width``, default 1/8: 32, 64, 128 and 256 filters instead of 256 ... 2048), 300
@@ -110,36 +108,6 @@ def conv_same(in_channels: int, out_channels: int, kernel_size: int, stride: int
                                    bias=bias))
 
 
-# ---------------------------------------------------------------------------- upsampling
-
-
-class NearestUpsample(nn.Module):
-    """Nearest-neighbour upsampling by an integer factor (Keras's UpSampling2D): each
-    pixel becomes a factor x factor block. Written with reshape and expand, so its
-    backward (the sum over each block) comes from those ops."""
-
-    def __init__(self, scale_factor: int) -> None:
-        super().__init__()
-        self.scale_factor = int(scale_factor)
-
-    def forward(self, x: mg.Tensor) -> mg.Tensor:
-        n, c, h, w = x.shape
-        s = self.scale_factor
-        blocks = x.reshape(n, c, h, 1, w, 1).expand(n, c, h, s, w, s)
-        return blocks.reshape(n, c, h * s, w * s)
-
-    def extra_repr(self) -> str:
-        return f"scale_factor={self.scale_factor}"
-
-
-def upsample(factor: int) -> nn.Module:
-    """nn.Upsample(scale_factor=factor) (nearest) where this minigan has it, else the same
-    operation written with reshape and expand."""
-    if hasattr(nn, "Upsample"):
-        return nn.Upsample(scale_factor=factor, mode="nearest")
-    return NearestUpsample(factor)
-
-
 # ---------------------------------------------------------------------------- the models
 
 
@@ -159,12 +127,12 @@ def generator(width: float = 1.0, fix: str | None = None) -> nn.Sequential:
     ]
     for i, (c_in, c_out) in enumerate(zip(c, c[1:])):
         if fix == "blocks" and i > 0:
-            layers.append(upsample(2))                     # UpSampling2D()
+            layers.append(nn.Upsample(scale_factor=2))     # UpSampling2D() (nearest)
         layers += [conv_same(c_in, c_out, 3, bias=False),  # Conv2D(f, 3, padding='same', ...)
                    nn.BatchNorm2d(c_out, **BN),            # BatchNormalization()
                    nn.LeakyReLU(SLOPE)]                    # LeakyReLU()
     if fix == "end":
-        layers.append(upsample(4))                         # UpSampling2D(size=4)
+        layers.append(nn.Upsample(scale_factor=4))         # UpSampling2D(size=4)
     if fix == "transposed":                                # Conv2DTranspose(1, 8, strides=4,
         layers.append(nn.ConvTranspose2d(c[-1], 1, 8, stride=4, padding=2))  # 'same', tanh)
     else:
@@ -397,9 +365,8 @@ def main() -> None:
         args.width, args.steps, args.batch_size = 1 / 16, 3, 8
     if not 0 < args.width <= 1 or args.steps < 1 or args.batch_size < 2:
         parser.error("--width must be in (0, 1], --steps >= 1, --batch-size >= 2")
+    mg.tune_process()          # this script owns its process: minigan's CPU speed settings
     shown_width = args.width if args.quick else 1.0   # the article's model for the story
-    print(f"upsampling with {type(upsample(2)).__name__}"
-          + ("" if hasattr(nn, "Upsample") else " (this minigan has no nn.Upsample yet)"))
     show_padding()
     show_bug(shown_width)
     show_costs(shown_width, args.width, args.fix)

@@ -1,5 +1,5 @@
 """Pictures from training, drawn with Pillow only: sample grids, a stack of grids over time,
-and loss curves (no plotting library needed)."""
+loss curves and heat maps of matrices (no plotting library needed)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from . import backend
+from .errors import ArgumentError, ShapeError
 
 
 def to_uint8(images) -> np.ndarray:
@@ -154,3 +155,76 @@ def curves_picture(steps: Sequence[float], series: Mapping[str, Sequence[float]]
                        fill=colour)
         draw.text((width - right - 102, top + 6 + 16 * i), name, fill=(0, 0, 0))
     return canvas
+
+
+# ---------------------------------------------------------------------------- heat maps
+
+
+def _text_size(draw: ImageDraw.ImageDraw, text: str) -> tuple[int, int]:
+    left, top, right, bottom = draw.textbbox((0, 0), text)
+    return right - left, bottom - top
+
+
+def heatmap_picture(matrix, row_labels: Sequence[str] | None = None,
+                    col_labels: Sequence[str] | None = None, title: str = "", cell: int = 36,
+                    values: bool = True, vmin: float | None = None,
+                    vmax: float | None = None) -> Image.Image:
+    """A matrix (rows x cols, e.g. attention weights: one row per query, one column per
+    key) as a heat map: white at ``vmin``, dark blue at ``vmax`` (default: the matrix's
+    smallest and largest values; give 0 and 1 for probabilities, so that two maps compare),
+    the row labels on the left, the column labels on top (written upwards), each cell's
+    value in it when ``values`` (two decimals). Labels default to the indices."""
+    data = backend.as_numpy(getattr(matrix, "data", matrix)).astype(np.float64)
+    if data.ndim != 2 or data.size == 0:
+        raise ShapeError(f"heatmap: expected a non-empty 2-d matrix, got shape {data.shape}")
+    rows, cols = data.shape
+    row_labels = [str(r) for r in (range(rows) if row_labels is None else row_labels)]
+    col_labels = [str(c) for c in (range(cols) if col_labels is None else col_labels)]
+    if len(row_labels) != rows or len(col_labels) != cols:
+        raise ArgumentError(f"heatmap: {len(row_labels)} row and {len(col_labels)} column labels "
+                         f"for a {rows}x{cols} matrix")
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    left = 12 + max(_text_size(measure, s)[0] for s in row_labels)
+    top = 12 + max(_text_size(measure, s)[0] for s in col_labels) + (20 if title else 0)
+    canvas = Image.new("RGB", (left + cols * cell + 8, top + rows * cell + 8), "white")
+    draw = ImageDraw.Draw(canvas)
+    if title:
+        draw.text((6, 4), title, fill=(0, 0, 0))
+    finite = data[np.isfinite(data)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    lo, hi = lo if vmin is None else float(vmin), hi if vmax is None else float(vmax)
+    span = hi - lo if hi > lo else 1.0
+    dark = np.array([8, 48, 107], np.float64)              # a dark blue, as in "Blues"
+    for r in range(rows):
+        for c in range(cols):
+            v = data[r, c]
+            t = min(max((v - lo) / span, 0.0), 1.0) if np.isfinite(v) else 0.0
+            colour = tuple(int(round(255 + (d - 255) * t)) for d in dark)
+            x0, y0 = left + c * cell, top + r * cell
+            draw.rectangle([x0, y0, x0 + cell - 1, y0 + cell - 1], fill=colour,
+                           outline=(200, 200, 200))
+            if values and cell >= 24:
+                text = f"{v:.2f}".replace("0.", ".", 1) if abs(v) < 1 else f"{v:.1f}"
+                w, h = _text_size(draw, text)
+                draw.text((x0 + (cell - w) // 2, y0 + (cell - h) // 2 - 1), text,
+                          fill=(255, 255, 255) if t > 0.55 else (0, 0, 0))
+    for r, label in enumerate(row_labels):
+        w, h = _text_size(draw, label)
+        draw.text((left - 6 - w, top + r * cell + (cell - h) // 2 - 1), label, fill=(0, 0, 0))
+    for c, label in enumerate(col_labels):  # drawn sideways, reading upwards
+        w, h = _text_size(draw, label)
+        strip = Image.new("RGB", (w + 2, h + 4), "white")
+        ImageDraw.Draw(strip).text((1, 0), label, fill=(0, 0, 0))
+        strip = strip.rotate(90, expand=True)
+        canvas.paste(strip, (left + c * cell + (cell - strip.width) // 2,
+                             top - 6 - strip.height))
+    return canvas
+
+
+def save_heatmap(matrix, path: str | Path, row_labels: Sequence[str] | None = None,
+                 col_labels: Sequence[str] | None = None, title: str = "", cell: int = 36,
+                 values: bool = True, vmin: float | None = None,
+                 vmax: float | None = None) -> Path:
+    """Save :func:`heatmap_picture` of ``matrix`` as a PNG; returns the path."""
+    return save_pictures([heatmap_picture(matrix, row_labels, col_labels, title, cell, values,
+                                          vmin, vmax)], path)

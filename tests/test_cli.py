@@ -145,20 +145,6 @@ def test_cuda_without_cupy(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-# ---------------------------------------------------------------------------- the example
-
-
-def test_example_runs(tmp_path):
-    from pathlib import Path
-    example = Path(__file__).resolve().parents[1] / "examples" / "dcgan_mnist.py"
-    result = subprocess.run([sys.executable, str(example), "--steps", "2", "--batch-size", "4",
-                             "--sample-every", "1", "--out", str(tmp_path / "ex")],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert "step     2" in result.stdout
-    assert sorted(p.name for p in (tmp_path / "ex").iterdir()) == ["step_0001.png", "step_0002.png"]
-
-
 def test_ctrl_c_saves_a_checkpoint(tmp_path):
     """A real SIGINT: the step in progress finishes, a checkpoint is saved, exit code 130."""
     import signal

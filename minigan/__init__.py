@@ -13,10 +13,8 @@ from .autograd import (Function, Tensor, as_tensor, enable_grad, grad, is_grad_e
                        set_grad_enabled, tensor)
 from .backend import (Generator, default_generator, get_default_dtype, get_rng_state,
                       manual_seed, set_default_dtype, set_rng_state, use_generator)
-from .creation import (arange, full, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-                       zeros, zeros_like)
 from .errors import (ArgumentError, CheckpointError, DeviceError, DimError, DTypeError,
-                     GradcheckError, GraphError, MiniganError, ShapeError)
+                     GradcheckError, GraphError, MiniganError, OutOfMemoryError, ShapeError)
 from .gradcheck import gradcheck, gradgradcheck
 from .process import process_settings, tune_process
 from .ops.elementwise import (abs, add, cast, clamp, clip, div, eq, exp, ge, gt, le, log, lt,
@@ -34,7 +32,7 @@ from .ops.index import (gather, index_select, masked_fill, masked_select, nonzer
 from .ops.rearrange import (chunk, flip, movedim, moveaxis, narrow, repeat_interleave, roll,
                             swapaxes, swapdims, tile, unbind)
 # PyTorch's names for the ops of ops/math.py, scan.py, reductions.py, sort.py, logic.py and
-# the factories of factories.py (whose full / arange / randint / *_like supersede creation.py's)
+# the factories of factories.py
 from .ops.math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
                        asin, asinh, atan, atan2, atanh, ceil, cos, cosh, div, divide, erf, erfc,
                        exp2, expm1, fix, floor, floor_divide, fmod, frac, hypot, lerp, log10,
@@ -48,7 +46,8 @@ from . import linalg
 from .ops.logic import (allclose, equal, isclose, isfinite, isinf, isnan, isneginf, isposinf,
                         logical_and, logical_not, logical_or, logical_xor)
 from .factories import (arange, empty, empty_like, eye, full, full_like, linspace, logspace,
-                        normal, ones_like, rand_like, randint, randn_like, randperm, zeros_like)
+                        normal, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                        randperm, zeros, zeros_like)
 from . import _methods
 
 _methods.install()

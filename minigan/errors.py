@@ -18,8 +18,10 @@ DTypeError         TypeError, RuntimeError                a dtype or a kind of a
                                                           PyTorch raises TypeError for the kind of
                                                           argument, RuntimeError for a dtype a
                                                           kernel does not implement
-DimError           IndexError                             a dim / axis out of range, or an index
-                                                          out of bounds
+DimError           IndexError, RuntimeError               a dim / axis out of range, or an index
+                                                          out of bounds (PyTorch raises IndexError
+                                                          for a dim, RuntimeError for an index
+                                                          value in gather / scatter / one_hot)
 DeviceError        RuntimeError                           a device that cannot be used here, or
                                                           inputs on different devices
 GraphError         RuntimeError                           the graph cannot do what was asked: a
@@ -28,6 +30,9 @@ GraphError         RuntimeError                           the graph cannot do wh
                                                           needs, a leaf that requires grad written
                                                           in place, a grad of a tensor that does
                                                           not require grad
+OutOfMemoryError   MemoryError, RuntimeError              a tensor too large to allocate (the
+                                                          message names the op, shape, dtype and
+                                                          bytes): PyTorch raises RuntimeError
 CheckpointError    ValueError                             a file that is not a usable minigan
                                                           checkpoint (missing, corrupt, another
                                                           model's)
@@ -61,8 +66,13 @@ class DTypeError(MiniganError, TypeError, RuntimeError):
     """A dtype, or a kind of argument, that the op does not take."""
 
 
-class DimError(MiniganError, IndexError):
+class DimError(MiniganError, IndexError, RuntimeError):
     """A dim (axis) out of range, or an index out of bounds."""
+
+
+class OutOfMemoryError(MiniganError, MemoryError, RuntimeError):
+    """A tensor larger than the memory there is (PyTorch: RuntimeError on the CPU, its
+    OutOfMemoryError, a RuntimeError, on a GPU)."""
 
 
 class DeviceError(MiniganError, RuntimeError):
@@ -94,5 +104,6 @@ class MissingToolError(MiniganError, FileNotFoundError):
     was done without it."""
 
 
-__all__ = ["MiniganError", "ShapeError", "ArgumentError", "DTypeError", "DimError", "DeviceError",
+__all__ = ["MiniganError", "ShapeError", "ArgumentError", "DTypeError", "DimError",
+           "OutOfMemoryError", "DeviceError",
            "GraphError", "CheckpointError", "GradcheckError", "AnomalyError", "MissingToolError"]

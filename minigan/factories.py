@@ -1,5 +1,6 @@
-"""Tensor factories with PyTorch's signatures: eye, empty, full, arange, linspace, logspace,
-randint, randperm, normal, and the ``*_like`` family (zeros, ones, full, empty, rand, randn).
+"""Tensor factories with PyTorch's signatures: zeros, ones, empty, full, eye, arange,
+linspace, logspace, rand, randn, randint, randperm, normal, and the ``*_like`` family (zeros,
+ones, full, empty, rand, randn).
 
 Every factory takes the keywords ``dtype=``, ``device=`` and ``requires_grad=`` (only
 floating tensors may require grad). dtypes as PyTorch infers them: ``full`` takes bool for a
@@ -7,7 +8,11 @@ bool fill value, int64 for an int and the default float dtype for a float; ``ara
 int64 when start, end and step are all integers, else the default float dtype; ``linspace``
 and ``logspace`` give the default float dtype; ``randint`` and ``randperm`` give int64.
 The ``*_like`` factories keep the input's shape, dtype and device unless told otherwise.
-Random factories draw from the device's seeded generator (``mg.manual_seed``).
+Random factories draw from the device's seeded generator (``mg.manual_seed``), or from
+``generator=`` (an ``mg.Generator``). ``zeros(2, 3)`` and ``zeros((2, 3))`` are the same;
+``zeros(())`` is 0-d and ``zeros()`` is refused, as in PyTorch. A tensor larger than the
+machine's memory raises ``mg.OutOfMemoryError`` naming the op, shape, dtype and bytes
+(before trying, so a huge size neither hangs nor swaps).
 
 The spacing of arange / linspace follows PyTorch's CPU kernels: linspace fills the first half
 as ``start + step * i`` and the second as ``end - step * (steps - 1 - i)`` (so both ends are
@@ -18,25 +23,60 @@ float32 and float64); arange is ``start + step * i`` computed in float64 and rou
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
 
 from . import backend
 from .autograd import Tensor
-from .errors import ArgumentError, DTypeError
+from .errors import ArgumentError, DTypeError, OutOfMemoryError
 from .ops.args import dtype_arg, int_arg, size_arg, tensor_arg
 
 # ---------------------------------------------------------------------------- shared checks
 
 
-def _made(op: str, make, dtype: np.dtype, device: Any, requires_grad: bool) -> Tensor:
-    """``make(xp)`` on ``device`` as a leaf tensor (refusing requires_grad for non-floats)."""
+def _bytes(n: int) -> str:
+    for unit, size in (("TiB", 2 ** 40), ("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _memory_bytes() -> int | None:
+    """The machine's physical memory in bytes (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _out_of_memory(op: str, shape: tuple, dtype: np.dtype, device: str,
+                   limit: int | None = None) -> OutOfMemoryError:
+    need = math.prod(shape) * dtype.itemsize
+    what = f" (more than this machine's {_bytes(limit)} of memory)" if limit else ""
+    return OutOfMemoryError(f"{op}: cannot allocate a tensor of shape {shape} and dtype {dtype} "
+                            f"on {device}: it needs {need} bytes ({_bytes(need)}){what}")
+
+
+def _made(op: str, make, dtype: np.dtype, device: Any, requires_grad: bool,
+          shape: tuple | None = None) -> Tensor:
+    """``make(xp)`` on ``device`` as a leaf tensor (refusing requires_grad for non-floats,
+    and a ``shape`` larger than the machine's memory before allocating it)."""
     if requires_grad and dtype.kind != "f":
         raise DTypeError(f"{op}: only floating tensors can require grad, got dtype {dtype}")
     device = backend.normalize_device(device)
-    with backend.device_context(device):
-        array = make(backend.xp_for_device(device))
+    if shape is not None and device == "cpu":
+        limit = _memory_bytes()
+        if limit is not None and math.prod(shape) * dtype.itemsize > limit:
+            raise _out_of_memory(op, shape, dtype, device, limit)
+    try:
+        with backend.device_context(device):
+            array = make(backend.xp_for_device(device))
+    except MemoryError:  # NumPy's _ArrayMemoryError, CuPy's OutOfMemoryError
+        if shape is None:
+            raise
+        raise _out_of_memory(op, shape, dtype, device) from None
     t = Tensor._wrap(array if array.dtype == dtype else array.astype(dtype))
     t.requires_grad = bool(requires_grad)
     return t
@@ -83,14 +123,36 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = "cpu",
     n = int_arg(n, "eye", "n", 0)
     m = n if m is None else int_arg(m, "eye", "m", 0)
     dt = dtype_arg(dtype, "eye", backend.get_default_dtype())
-    return _made("eye", lambda xp: xp.eye(n, m, dtype=dt), dt, device, requires_grad)
+    return _made("eye", lambda xp: xp.eye(n, m, dtype=dt), dt, device, requires_grad, (n, m))
+
+
+def _size(size: tuple, op: str) -> tuple[int, ...]:
+    """``f(2, 3)`` or ``f((2, 3))`` as a shape; ``f()`` is refused (``f(())`` is 0-d)."""
+    if not size:
+        raise DTypeError(f"{op}: missing the size (give {op}(2, 3), {op}((2, 3)), or {op}(()) "
+                         f"for a 0-d tensor)")
+    return size_arg(size, op)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = "cpu", requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros of ``size`` (the default float dtype unless ``dtype`` says)."""
+    shape = _size(size, "zeros")
+    dt = dtype_arg(dtype, "zeros", backend.get_default_dtype())
+    return _made("zeros", lambda xp: xp.zeros(shape, dtype=dt), dt, device, requires_grad, shape)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = "cpu", requires_grad: bool = False) -> Tensor:
+    """A tensor of ones of ``size`` (the default float dtype unless ``dtype`` says)."""
+    shape = _size(size, "ones")
+    dt = dtype_arg(dtype, "ones", backend.get_default_dtype())
+    return _made("ones", lambda xp: xp.ones(shape, dtype=dt), dt, device, requires_grad, shape)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = "cpu", requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor of ``size`` (whatever the memory held: fill it before use)."""
-    shape = size_arg(size, "empty")
+    shape = _size(size, "empty")
     dt = dtype_arg(dtype, "empty", backend.get_default_dtype())
-    return _made("empty", lambda xp: xp.empty(shape, dtype=dt), dt, device, requires_grad)
+    return _made("empty", lambda xp: xp.empty(shape, dtype=dt), dt, device, requires_grad, shape)
 
 
 def _fill_dtype(value: Any) -> np.dtype:
@@ -109,7 +171,7 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = "cpu",
     shape = size_arg((size,) if isinstance(size, (int, np.integer)) else size, "full")
     value = _number(fill_value, "full", "fill_value")
     dt = dtype_arg(dtype, "full", _fill_dtype(value))
-    return _made("full", lambda xp: _filled(xp, shape, value, dt), dt, device, requires_grad)
+    return _made("full", lambda xp: _filled(xp, shape, value, dt), dt, device, requires_grad, shape)
 
 
 def _filled(xp, shape: tuple, value: Any, dt: np.dtype):
@@ -218,6 +280,34 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any
     return _made(op, lambda xp: xp.asarray(values.astype(dt)), dt, device, requires_grad)
 
 
+# ---------------------------------------------------------------------------- random floats
+
+
+def _random_float(op: str, draw, size: tuple, generator: backend.Generator | None, dtype: Any,
+                  device: Any, requires_grad: bool) -> Tensor:
+    shape = _size(size, op)
+    dt = dtype_arg(dtype, op, backend.get_default_dtype())
+    if dt.kind != "f":
+        raise DTypeError(f"{op}: dtype must be floating (float32 or float64), got {dt}")
+    where = backend.normalize_device(device)
+    return _made(op, lambda xp: draw(shape, dt, where, generator), dt, where, requires_grad, shape)
+
+
+def randn(*size: Any, generator: backend.Generator | None = None, dtype: Any = None,
+          device: Any = "cpu", requires_grad: bool = False) -> Tensor:
+    """Samples of N(0, 1) from ``generator`` (an ``mg.Generator`` on ``device``), else the
+    device's default generator (``mg.manual_seed``)."""
+    return _random_float("randn", backend.random_normal, size, generator, dtype, device,
+                         requires_grad)
+
+
+def rand(*size: Any, generator: backend.Generator | None = None, dtype: Any = None,
+         device: Any = "cpu", requires_grad: bool = False) -> Tensor:
+    """Samples of U[0, 1) from ``generator``, else the device's default generator."""
+    return _random_float("rand", backend.random_uniform, size, generator, dtype, device,
+                         requires_grad)
+
+
 # ---------------------------------------------------------------------------- random integers
 
 
@@ -251,7 +341,7 @@ def randint(*args: Any, size: Any = None, generator: backend.Generator | None = 
     dt = dtype_arg(dtype, op, np.int64)
     device = backend.normalize_device(device)
     return _made(op, lambda xp: backend.random_integers(low, high, shape, device, generator), dt,
-                 device, requires_grad)
+                 device, requires_grad, shape)
 
 
 def randperm(n: int, *, generator: backend.Generator | None = None, dtype: Any = None,
@@ -296,7 +386,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
             raise DTypeError(f"{op}: dtype must be floating, got {dt}")
         device = backend.normalize_device(device)
         return _made(op, lambda xp: _normal_draw(mean, std, shape, dt, device, generator), dt,
-                     device, requires_grad)
+                     device, requires_grad, shape)
     if size is not None:
         raise ArgumentError(f"{op}: size goes with a float mean and std, not with tensors")
     like = tensors[0]
@@ -332,7 +422,7 @@ def _like(name: str, fill, floating: bool = False):
             raise DTypeError(f"{name}: needs a floating dtype, got {dt}")
         where = input.device if device is None else device
         return _made(name, lambda xp: fill(xp, input.shape, dt, backend.normalize_device(where)),
-                     dt, where, requires_grad)
+                     dt, where, requires_grad, input.shape)
     like.__name__ = like.__qualname__ = name
     return like
 

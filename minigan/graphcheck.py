@@ -220,7 +220,7 @@ def dcgan_graph(batch: int = 2, seed: int = 0, device: str = "cpu") -> tuple[dic
     ``g_loss`` (the non-saturating loss through G and a frozen D). Returns
     ``({"d_loss": ..., "g_loss": ...}, params)`` with params named ``G.*`` and ``D.*``.
     Seeds minigan's generator with ``seed`` (as the trainer does)."""
-    from .creation import ones, randn, zeros
+    from .factories import ones, randn, zeros
     from .data import load_mnist
     from .functional import binary_cross_entropy_with_logits as bce
     from .models.dcgan import Discriminator, Generator

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .. import nn
 from ..autograd import Tensor, no_grad
-from ..creation import randn
+from ..factories import randn
 
 Z_DIM = 100
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import backend, images
 from ..autograd import Tensor, grad, no_grad
-from ..creation import ones, randn, zeros
+from ..factories import ones, randn, zeros
 from ..data import Batches, load_mnist
 from ..errors import ArgumentError
 from ..functional import binary_cross_entropy_with_logits

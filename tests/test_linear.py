@@ -120,6 +120,16 @@ def test_linear_empty_batch(device):
 # ---------------------------------------------------------------------------- errors
 
 
+def test_integer_linear_gives_an_integer_result_as_torch(torch):
+    rng = np.random.default_rng(3)
+    x, w, b = (rng.integers(-5, 5, s) for s in ((2, 3), (4, 3), (4,)))
+    for dtype in (np.int64, np.int32):
+        y = F.linear(*(mg.tensor(a.astype(dtype)) for a in (x, w, b)))
+        ty = torch.nn.functional.linear(*(torch.tensor(a.astype(dtype)) for a in (x, w, b)))
+        assert y.dtype == dtype and not y.requires_grad
+        np.testing.assert_array_equal(y.numpy(), ty.numpy())
+
+
 def test_linear_errors_name_shapes(device):
     x, w = _t(np.ones((2, 3)), device), _t(np.ones((4, 5)), device)
     with pytest.raises(ValueError, match=r"linear: input of shape \(2, 3\).*\(4, 5\) expects 5"):
@@ -128,7 +138,11 @@ def test_linear_errors_name_shapes(device):
         F.linear(x, _t(np.ones(5), device))
     with pytest.raises(ValueError, match=r"linear: bias of shape \(3,\).*\(4, 3\)"):
         F.linear(x, _t(np.ones((4, 3)), device), _t(np.ones(3), device))
-    with pytest.raises(TypeError, match=r"linear: input of shape \(2, 3\) must be floating"):
+    with pytest.raises(TypeError, match=r"linear: input, weight and bias must have the same "
+                                        r"dtype, got input int64, weight float64"):
         F.linear(mg.tensor(np.ones((2, 3), dtype=np.int64), device=device), w)
+    with pytest.raises(TypeError, match=r"linear: input of shape \(2, 3\) must be a float or "
+                                        r"integer tensor, got bool"):
+        F.linear(mg.tensor(np.ones((2, 3), dtype=bool), device=device), w)
     with pytest.raises(TypeError, match="linear"):
         F.linear(x, mg.tensor(np.ones((4, 3), dtype=np.float32), device=device))

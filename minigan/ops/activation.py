@@ -21,7 +21,8 @@ from ..autograd import Function, Tensor
 from ..reference import activation as reference
 from ..reference.switch import reference_kernels_enabled
 from . import elementwise as E
-from .args import float_input, float_tensor
+from ..errors import ArgumentError
+from .args import float_input, float_tensor, tensor_arg
 
 
 def _scalar_safe(forward):
@@ -109,6 +110,7 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 def relu(x: Tensor) -> Tensor:
     """max(0, x), elementwise; its gradient at 0 is 0 (PyTorch's choice)."""
+    tensor_arg(x, "relu")
     if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/activation.py
         return reference.relu(x)
     return LeakyReLU(0.0)(x)
@@ -338,7 +340,7 @@ _KAPPA = 0.044715
 
 def _check_approximate(approximate: str) -> None:
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
 # float32 exact gelu: Phi through Abramowitz & Stegun 7.1.26, the erf approximation PyTorch's

@@ -185,6 +185,23 @@ def flag(value: Any, op: str, name: str, allow_none: bool = False):
     raise DTypeError(f"{op}: {name} must be True or False, got {value!r} ({type(value).__name__})")
 
 
+def as_dtype(x: Any, dtype: Any, op: str):
+    """``x`` cast to ``dtype`` first, for the ops with PyTorch's ``dtype=`` option (sum,
+    softmax, ...): differentiable between float dtypes; ``x`` itself for None."""
+    tensor_arg(x, op)
+    if dtype is None:
+        return x
+    dt = dtype_arg(dtype, op)
+    if dt == x.data.dtype:
+        return x
+    if dt.kind == "f" and x.data.dtype.kind == "f":
+        from .elementwise import cast
+        return cast(x, dt)
+    if x.requires_grad:
+        raise DTypeError(f"{op}: dtype={dt} would cut the gradient of a {x.data.dtype} input")
+    return Tensor._wrap(x.data.astype(dt))
+
+
 def dtype_arg(dtype: Any, op: str, default: Any = None) -> np.dtype:
     """``dtype`` (a name such as ``"float32"`` / ``mg.float32``, a NumPy dtype or type) as a
     dtype minigan has: bool, an integer type, float32 or float64 (None: ``default``)."""

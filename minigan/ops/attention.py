@@ -34,7 +34,7 @@ from ..reference import attention as reference
 from ..reference.switch import reference_kernels_enabled
 from .linalg import matmul
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
-from .args import float_tensor, single_dim
+from .args import as_dtype, float_tensor, single_dim
 from .reduce import sum, sum_to
 from .elementwise import exp
 from .shape import clone, reshape, transpose
@@ -144,12 +144,13 @@ class SoftmaxGrad(Function):
         return g_y, g_gy
 
 
-def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis`` (``dim`` is PyTorch's name), computed stably.
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis`` (``dim`` is PyTorch's name), computed stably;
+    ``dtype`` casts the input first, as PyTorch's.
 
     A row that is entirely -inf gives NaN, as ``torch.softmax``.
     """
-    x = float_tensor(x, "softmax")
+    x = float_tensor(as_dtype(x, dtype, "softmax"), "softmax")
     axis = _one_axis(axis, dim, x.ndim, "softmax")
     if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/attention.py
         return _along(reference.softmax, x, axis)
@@ -197,9 +198,11 @@ class LogSoftmaxGrad(Function):
         return g_y, g_gy
 
 
-def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
-    """log(softmax(x)) along ``axis`` (``dim`` is PyTorch's name), computed stably."""
-    x = float_tensor(x, "log_softmax")
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None,
+                dtype: Any = None) -> Tensor:
+    """log(softmax(x)) along ``axis`` (``dim`` is PyTorch's name), computed stably;
+    ``dtype`` casts the input first, as PyTorch's."""
+    x = float_tensor(as_dtype(x, dtype, "log_softmax"), "log_softmax")
     axis = _one_axis(axis, dim, x.ndim, "log_softmax")
     if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/attention.py
         return _along(reference.log_softmax, x, axis)

@@ -119,7 +119,7 @@ def div(x: Any, y: Any) -> Tensor:
 
 def neg(x: Tensor) -> Tensor:
     """-x."""
-    return Neg()(x)
+    return Neg()(tensor_arg(x, "neg"))
 
 
 # ============================================================================ pow, exp, log, sqrt, abs
@@ -232,17 +232,17 @@ class Abs(Function):
 
 def exp(x: Tensor) -> Tensor:
     """e ** x."""
-    return Exp()(x)
+    return Exp()(tensor_arg(x, "exp"))
 
 
 def log(x: Tensor) -> Tensor:
     """Natural logarithm."""
-    return Log()(x)
+    return Log()(tensor_arg(x, "log"))
 
 
 def sqrt(x: Tensor) -> Tensor:
     """Square root."""
-    return Sqrt()(x)
+    return Sqrt()(tensor_arg(x, "sqrt"))
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
@@ -340,14 +340,16 @@ class Minimum(_Extremum):
     take_first = staticmethod(lambda a, b: a < b)
 
 
-def maximum(x: Any, y: Any) -> Tensor:
-    """Elementwise max of x and y, broadcasting."""
-    return Maximum()(*_pair(x, y))
+def maximum(x: Tensor, y: Tensor) -> Tensor:
+    """Elementwise max of the tensors x and y, broadcasting (PyTorch takes no Python number
+    here: ``clamp(x, min=c)`` is that)."""
+    return Maximum()(*_pair(tensor_arg(x, "maximum"), tensor_arg(y, "maximum", "other")))
 
 
-def minimum(x: Any, y: Any) -> Tensor:
-    """Elementwise min of x and y, broadcasting."""
-    return Minimum()(*_pair(x, y))
+def minimum(x: Tensor, y: Tensor) -> Tensor:
+    """Elementwise min of the tensors x and y, broadcasting (``clamp(x, max=c)`` for a
+    number)."""
+    return Minimum()(*_pair(tensor_arg(x, "minimum"), tensor_arg(y, "minimum", "other")))
 
 
 class Where(Function):

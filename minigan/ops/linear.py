@@ -98,20 +98,27 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> F.linear(mg.ones(2, 3), mg.ones(4, 3), mg.zeros(4)).shape
     (2, 4)
     """
-    for name, t in (("input", x), ("weight", weight), ("bias", bias)):
-        if t is not None:
-            tensor_arg(t, "linear", name)
-            if t.dtype.kind != "f":
-                raise DTypeError(f"linear: {name} of shape {t.shape} must be floating, got "
-                                 f"{t.dtype}")
+    given = [(name, tensor_arg(t, "linear", name)) for name, t in
+             (("input", x), ("weight", weight), ("bias", bias)) if t is not None]
+    for name, t in given:
+        if t.dtype.kind not in "fiu":
+            raise DTypeError(f"linear: {name} of shape {t.shape} must be a float or integer "
+                             f"tensor, got {t.dtype}")
+    integer = [t.dtype.kind != "f" for _, t in given]
+    if any(integer) and len({t.dtype for _, t in given}) > 1:  # PyTorch: one dtype for all
+        raise DTypeError("linear: input, weight and bias must have the same dtype, got "
+                         + ", ".join(f"{name} {t.dtype}" for name, t in given))
     if weight.ndim != 2:
         raise ShapeError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} "
                          f"features but weight {weight.shape} expects {weight.shape[1]}")
-    if bias is None:
-        return Linear()(x, weight)
-    if bias.shape != (weight.shape[0],):
+    if bias is not None and bias.shape != (weight.shape[0],):
         raise ShapeError(f"linear: bias of shape {bias.shape} does not match weight "
                          f"{weight.shape} (expected ({weight.shape[0]},))")
+    if any(integer):  # integer tensors, as PyTorch: an integer result, no gradient
+        y = x.data @ weight.data.T
+        return Tensor._wrap(y if bias is None else y + bias.data)
+    if bias is None:
+        return Linear()(x, weight)
     return Linear()(x, weight, bias)

@@ -416,8 +416,9 @@ class Atan2(Function):
 
 
 def atan2(input: Any, other: Any) -> Tensor:
-    """The angle of the point (other, input), in (-pi, pi]; integers give the default float."""
-    x, y = _broadcast_pair(input, other, "atan2")
+    """The angle of the point (other, input), in (-pi, pi]; integers give the default float.
+    Both are tensors, as in PyTorch."""
+    x, y = _broadcast_pair(tensor_arg(input, "atan2"), tensor_arg(other, "atan2", "other"), "atan2")
     return Atan2()(_floating(x, "atan2"), _floating(y, "atan2"))
 
 
@@ -445,7 +446,7 @@ def _float_operands(x: Tensor, y: Tensor, op: str) -> None:
 
 def hypot(input: Any, other: Any) -> Tensor:
     """sqrt(input^2 + other^2) without overflow; floating tensors only (as PyTorch)."""
-    x, y = _broadcast_pair(input, other, "hypot")
+    x, y = _broadcast_pair(tensor_arg(input, "hypot"), tensor_arg(other, "hypot", "other"), "hypot")
     _float_operands(x, y, "hypot")
     return Hypot()(x, y)
 

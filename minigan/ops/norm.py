@@ -450,6 +450,10 @@ def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor 
                          f"of input of shape {x.shape}")
     weight = _param_array(weight, "weight", "layer_norm", shape, x)
     bias = _param_array(bias, "bias", "layer_norm", shape, x)
+    if x.data.size == 0:  # nothing to normalise (an empty batch or normalized_shape): PyTorch
+        y = x * 0.0       # returns the empty result, and zero gradients for weight and bias
+        y = y if weight is None else y * weight
+        return y if bias is None else y + bias
     if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/norm.py
         return reference.layer_norm(x, shape, weight, bias, eps)
     params = [p for p in (weight, bias) if p is not None]

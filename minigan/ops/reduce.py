@@ -13,7 +13,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..errors import ArgumentError, DTypeError, ShapeError
-from .args import normalize_axis, numeric_tensor, single_dim, tensor_arg  # noqa: F401
+from .args import as_dtype, normalize_axis, numeric_tensor, single_dim, tensor_arg  # noqa: F401
 
 
 def _pick_axis(axis: Any, dim: Any, keepdims: Any, keepdim: Any) -> tuple[Any, bool]:
@@ -112,9 +112,11 @@ class Sum(Function):
 
 
 def sum(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,  # noqa: A001
-        keepdim: bool = False) -> Tensor:
-    """Sum over ``axis`` (None: all; an int or a tuple). ``dim``/``keepdim`` are aliases."""
+        keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """Sum over ``axis`` (None: all; an int or a tuple). ``dim``/``keepdim`` are aliases;
+    ``dtype`` casts the input first, as PyTorch's."""
     axis, keepdims = _pick_axis(axis, dim, keepdims, keepdim)
+    x = as_dtype(x, dtype, "sum")
     return Sum(normalize_axis(axis, tensor_arg(x, "sum").ndim, "sum"), keepdims)(x)
 
 

@@ -224,7 +224,8 @@ class Tensor:
                  device: str | None = None, name: str | None = None) -> None:
         self.data = _as_array(data, dtype, device)
         if requires_grad and self.data.dtype.kind != "f":
-            raise DTypeError(f"only floating point tensors can require grad, got {self.data.dtype}")
+            raise DTypeError(f"tensor: only floating point tensors can require grad, got "
+                             f"{self.data.dtype}")
         self.grad: Tensor | None = None
         self.requires_grad = bool(requires_grad)
         self.creator: Function | None = None
@@ -447,12 +448,14 @@ class Tensor:
             array = xp.full(shape, value, dtype=dtype)
         return Tensor(array, requires_grad=requires_grad)
 
-    def requires_grad_(self, mode: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Make this leaf record (or stop recording) the ops applied to it; returns it."""
         if not self.is_leaf:
             raise GraphError("requires_grad_(): only leaf tensors can change requires_grad")
-        if mode and self.data.dtype.kind != "f":
-            raise DTypeError(f"only floating point tensors can require grad, got {self.data.dtype}")
-        self.requires_grad = bool(mode)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise DTypeError(f"requires_grad_: only floating point tensors can require grad, "
+                             f"got {self.data.dtype}")
+        self.requires_grad = bool(requires_grad)
         return self
 
     # -- autograd ---------------------------------------------------------------------
@@ -637,8 +640,8 @@ def inplace(x: Tensor, op: str, compute: Callable[[Tensor], Tensor], operands: S
     if not recording:
         if not getattr(x.data.flags, "writeable", True):
             raise ArgumentError(
-                f"{op}: the tensor is a read-only view (made by expand or broadcast_to: several "
-                f"elements share one memory location); clone() it before writing")
+                                f"{op}: the tensor is a read-only view (made by expand or broadcast_to: several "
+                                f"elements share one memory location); clone() it before writing")
         if write is None:
             result = compute(x)
             _check_fits(x, result, op)
@@ -652,8 +655,8 @@ def inplace(x: Tensor, op: str, compute: Callable[[Tensor], Tensor], operands: S
         return x
     if not _owns_memory_alone(x):
         raise ArgumentError(
-            f"{op}: the tensor shares its memory with another tensor or array (it is a view, "
-            f"or a view of it exists), and minigan records an in-place write only on a tensor "
+                            f"{op}: the tensor shares its memory with another tensor or array (it is a view, "
+                            f"or a view of it exists), and minigan records an in-place write only on a tensor "
             f"that owns its memory alone; write into x.clone(), or use the out-of-place op")
     old = Tensor._wrap(x.data)  # the value before the write takes x's place in the graph
     if x.creator is not None:
@@ -1085,7 +1088,7 @@ def _grad_as_tensor(grad: Any, root: Tensor) -> Tensor:
     if grad is None:
         if root.data.size != 1:
             raise ShapeError(f"backward: grad can be implicitly created only for one-element "
-                               f"outputs, got shape {root.shape}; pass grad=")
+                             f"outputs, got shape {root.shape}; pass grad=")
         xp = backend.get_array_module(root.data)
         return Tensor._wrap(xp.ones_like(root.data))
     if isinstance(grad, Tensor):
@@ -1220,7 +1223,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                     continue
                 if gx.data.shape != x.data.shape or gx.data.dtype != x.data.dtype:
                     raise ShapeError(f"{f.name}: backward gave a gradient of "
-                                       f"{_describe(gx)} for an input of {_describe(x)}")
+                                     f"{_describe(gx)} for an input of {_describe(x)}")
                 key = id(x)
                 if key in grads:
                     grads[key] = (x, grads[key][1] + gx)

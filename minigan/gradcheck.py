@@ -19,7 +19,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Tensor, enable_grad, grad, no_grad
-from .errors import GradcheckError  # noqa: F401
+from .errors import ArgumentError, GradcheckError  # noqa: F401
 
 
 def _outputs(result: Any) -> list[Tensor]:
@@ -106,12 +106,12 @@ def gradcheck_result(fn: Callable[..., Any], inputs: Sequence[Any], eps: float =
     inputs = _as_float64_inputs(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
-        raise ValueError("gradcheck: no input requires grad")
+        raise ArgumentError("gradcheck: no input requires grad")
     rng = np.random.default_rng(seed)
 
     outs = _outputs(fn(*inputs))
     if not outs:
-        raise ValueError("gradcheck: fn returned no floating tensor")
+        raise ArgumentError("gradcheck: fn returned no floating tensor")
     directions = [Tensor(backend.to_device(np.asarray(rng.standard_normal(o.shape)), o.device)
                          .astype(o.dtype)) for o in outs]
     used = [(o, u) for o, u in zip(outs, directions) if o.requires_grad]
@@ -208,7 +208,7 @@ def gradgradcheck_result(fn: Callable[..., Any], inputs: Sequence[Any],
     inputs = _as_float64_inputs(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
-        raise ValueError("gradgradcheck: no input requires grad")
+        raise ArgumentError("gradgradcheck: no input requires grad")
     outs = _outputs(fn(*inputs))
     rng = np.random.default_rng(seed + 1)
     if grad_outputs is None:

@@ -137,7 +137,14 @@ _SIGNATURE = re.compile(r"^[\w.]+\(\) (missing \d+ required|got an unexpected ke
 
 def _expected_base(error: BaseException) -> type:
     """The built-in exception type PyTorch's error is (its NotImplementedError for a dtype a
-    kernel lacks is a RuntimeError; its OutOfMemoryError one too)."""
+    kernel lacks is a RuntimeError; its OutOfMemoryError one too). Where PyTorch refuses an
+    argument by accident of its Python code (``F.tanh(3.0)``: AttributeError, "'float' object
+    has no attribute 'tanh'"; an ``assert`` in a constructor: AssertionError), minigan's error
+    for the same refusal must be a TypeError or ValueError respectively."""
+    if isinstance(error, AttributeError):
+        return TypeError
+    if isinstance(error, AssertionError):
+        return ValueError
     for base in _BASES:
         if isinstance(error, base):
             return base
@@ -160,8 +167,8 @@ def _close(ours: Any, theirs: Any, where: str, values: bool) -> None:
         got = ours.numpy()
         if expected.dtype.kind == "f":
             tight = expected.dtype == np.float64
-            scale = max(1.0, float(np.nanmax(np.abs(np.where(np.isinf(expected), 0, expected)),
-                                             initial=0)))
+            finite = expected[np.isfinite(expected)]
+            scale = max(1.0, float(np.abs(finite).max(initial=0)))
             np.testing.assert_allclose(got, expected, rtol=1e-7 if tight else 1e-4,
                                        atol=(1e-9 if tight else 1e-5) * scale, err_msg=where)
         else:

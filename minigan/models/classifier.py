@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import nn
 from ..autograd import Tensor
+from ..errors import ShapeError
 
 WEIGHTS_PATH = Path(__file__).with_name("classifier.npz")
 CHECKPOINT_KIND = "digit-classifier"
@@ -41,7 +42,7 @@ class DigitClassifier(nn.Module):
 
     def features(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
-            raise ValueError(f"DigitClassifier: expected images of shape (N, 1, 28, 28), got {x.shape}")
+            raise ShapeError(f"DigitClassifier: expected images of shape (N, 1, 28, 28), got {x.shape}")
         return self.body(x)
 
     def forward(self, x: Tensor) -> Tensor:

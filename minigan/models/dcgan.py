@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from .. import nn
 from ..autograd import Tensor, no_grad
+from ..errors import ShapeError
 from ..factories import randn
 
 Z_DIM = 100
@@ -66,7 +67,7 @@ class Generator(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         if z.ndim != 2 or z.shape[1] != self.z_dim:
-            raise ValueError(f"Generator: expected z of shape (N, {self.z_dim}), got {z.shape}")
+            raise ShapeError(f"Generator: expected z of shape (N, {self.z_dim}), got {z.shape}")
         return self.body(self.project(z).reshape(z.shape[0], 256, 7, 7))
 
     def sample_z(self, n: int, device: str = "cpu") -> Tensor:
@@ -93,5 +94,5 @@ class Discriminator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
-            raise ValueError(f"Discriminator: expected images of shape (N, 1, 28, 28), got {x.shape}")
+            raise ShapeError(f"Discriminator: expected images of shape (N, 1, 28, 28), got {x.shape}")
         return self.body(x)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..autograd import Tensor
+from ..errors import ArgumentError
 from .module import Module
 
 
 def _no_inplace(name: str, inplace: bool) -> None:
     if inplace:
-        raise ValueError(f"{name}: inplace=True is not supported (minigan ops never overwrite "
-                         f"their input, which autograd may still need)")
+        raise ArgumentError(f"{name}: inplace=True is not supported (minigan ops never overwrite "
+                            f"their input, which autograd may still need)")
 
 
 class ReLU(Module):
@@ -57,7 +58,7 @@ class GELU(Module):
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+            raise ArgumentError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:
@@ -160,8 +161,8 @@ class Hardtanh(_Elementwise):
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
         if min_val > max_val:
-            raise ValueError(f"Hardtanh: min_val ({min_val}) must not be greater than max_val "
-                             f"({max_val})")
+            raise ArgumentError(f"Hardtanh: min_val ({min_val}) must not be greater than max_val "
+                                f"({max_val})")
         super().__init__(inplace, min_val=min_val, max_val=max_val)
 
 

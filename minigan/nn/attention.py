@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import backend, functional as F
 from ..autograd import Tensor
+from ..errors import ArgumentError, ShapeError
 from ..ops.attention import attention, attention_mask
 from ..ops.reduce import mean
 from ..ops.shape import reshape, split, transpose, unsqueeze, squeeze
@@ -51,15 +52,15 @@ class MultiheadAttention(Module):
                  dtype: Any = None) -> None:
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(f"{_OP}: embed_dim and num_heads must be positive, got {embed_dim} "
-                             f"and {num_heads}")
+            raise ArgumentError(f"{_OP}: embed_dim and num_heads must be positive, got {embed_dim} "
+                                f"and {num_heads}")
         if embed_dim % num_heads:
-            raise ValueError(f"{_OP}: embed_dim {embed_dim} is not divisible by num_heads "
-                             f"{num_heads}")
+            raise ArgumentError(f"{_OP}: embed_dim {embed_dim} is not divisible by num_heads "
+                                f"{num_heads}")
         if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{_OP}: dropout must be in [0, 1], got {dropout}")
+            raise ArgumentError(f"{_OP}: dropout must be in [0, 1], got {dropout}")
         if add_bias_kv or add_zero_attn:
-            raise ValueError(f"{_OP}: add_bias_kv and add_zero_attn are not supported")
+            raise ArgumentError(f"{_OP}: add_bias_kv and add_zero_attn are not supported")
         self.embed_dim, self.num_heads = int(embed_dim), int(num_heads)
         self.kdim = self.embed_dim if kdim is None else int(kdim)
         self.vdim = self.embed_dim if vdim is None else int(vdim)
@@ -106,8 +107,8 @@ class MultiheadAttention(Module):
                 ) -> tuple[Tensor, Tensor | None]:
         self._check_inputs(query, key, value)
         if is_causal and attn_mask is None:
-            raise ValueError(f"{_OP}: is_causal=True is a hint that attn_mask is the causal "
-                             f"mask, so attn_mask must be given too")
+            raise ArgumentError(f"{_OP}: is_causal=True is a hint that attn_mask is the causal "
+                                f"mask, so attn_mask must be given too")
         batched = query.ndim == 3
         if not batched or not self.batch_first:
             # (L, E) -> (1, L, E) or (L, N, E) -> (N, L, E), keeping "query is key is value"
@@ -143,19 +144,19 @@ class MultiheadAttention(Module):
 
     def _check_inputs(self, query: Tensor, key: Tensor, value: Tensor) -> None:
         if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
-            raise ValueError(f"{_OP}: query, key and value must all be 3-D (batched) or 2-D "
+            raise ShapeError(f"{_OP}: query, key and value must all be 3-D (batched) or 2-D "
                              f"(unbatched), got {query.shape}, {key.shape}, {value.shape}")
         for name, t, width in (("query", query, self.embed_dim), ("key", key, self.kdim),
                                ("value", value, self.vdim)):
             if t.shape[-1] != width:
-                raise ValueError(f"{_OP}: {name} of shape {t.shape} has last dim {t.shape[-1]} "
+                raise ShapeError(f"{_OP}: {name} of shape {t.shape} has last dim {t.shape[-1]} "
                                  f"but the layer expects {width}")
         if key.shape[:-1] != value.shape[:-1]:
-            raise ValueError(f"{_OP}: key {key.shape} and value {value.shape} must have the "
+            raise ShapeError(f"{_OP}: key {key.shape} and value {value.shape} must have the "
                              f"same sequence length and batch size")
         b = 0 if self.batch_first else 1
         if query.ndim == 3 and query.shape[b] != key.shape[b]:
-            raise ValueError(f"{_OP}: query {query.shape} and key {key.shape} have different "
+            raise ShapeError(f"{_OP}: query {query.shape} and key {key.shape} have different "
                              f"batch sizes (batch_first={self.batch_first})")
 
     def _project(self, query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -183,14 +184,14 @@ class MultiheadAttention(Module):
             elif attn_mask.ndim == 3 and attn_mask.shape == (N * H, L, S):
                 shaped = reshape(attn_mask, (N, H, L, S))
             else:
-                raise ValueError(f"{_OP}: attn_mask of shape {attn_mask.shape} should be ({L}, {S}) "
+                raise ShapeError(f"{_OP}: attn_mask of shape {attn_mask.shape} should be ({L}, {S}) "
                                  f"or ({N * H}, {L}, {S}) (N*num_heads, L, S)")
             merged = attention_mask(shaped, (N, H, L, S), like, _OP, true_means_keep=False,
                                     where="attn_mask")
         if key_padding_mask is not None:
             kpm = _as_mask_tensor(key_padding_mask, like)
             if kpm.shape != (N, S):
-                raise ValueError(f"{_OP}: key_padding_mask of shape {kpm.shape} should be "
+                raise ShapeError(f"{_OP}: key_padding_mask of shape {kpm.shape} should be "
                                  f"({N}, {S}) (batch, source length)")
             kpm = attention_mask(reshape(kpm, (N, 1, 1, S)), (N, H, L, S), like, _OP,
                                  true_means_keep=False, where="key_padding_mask")

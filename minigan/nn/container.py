@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Iterable, Iterator, Mapping
 
+from ..errors import DimError
 from .module import Module
 
 # ============================================================================ Sequential, ModuleList
@@ -20,7 +21,7 @@ class _ModuleSequence(Module):
         """The name of the module at position ``idx`` (negative counts from the end)."""
         n = len(self)
         if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range for {type(self).__name__} of length {n}")
+            raise DimError(f"{type(self).__name__}: index {idx} is out of range for length {n}")
         return list(self._modules)[idx % n]
 
     def _renumber(self, modules: list) -> None:

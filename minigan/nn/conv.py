@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 from .. import functional as F
 from ..autograd import Tensor
+from ..errors import ArgumentError, ShapeError
 from ..ops.args import int_tuple
 from ..ops.conv import same_padding
 from . import init
@@ -31,15 +32,15 @@ class _ConvNd(Module):
         super().__init__()
         name, n = type(self).__name__, self.dims
         if groups <= 0:
-            raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
+            raise ArgumentError(f"{name}: groups must be a positive integer, got {groups}")
         if in_channels % groups:
-            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
+            raise ArgumentError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
         if out_channels % groups:
-            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+            raise ArgumentError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
         if padding_mode not in (("zeros",) if self.transposed else _PADDING_MODES):
             allowed = "'zeros'" if self.transposed else ", ".join(map(repr, _PADDING_MODES))
-            raise ValueError(f"{name}: padding_mode {padding_mode!r} is not supported (one of "
-                             f"{allowed})")
+            raise ArgumentError(f"{name}: padding_mode {padding_mode!r} is not supported (one of "
+                                f"{allowed})")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = int_tuple(kernel_size, n, name, "kernel_size", 1)
         self.stride = int_tuple(stride, n, name, "stride", 1)
@@ -48,9 +49,9 @@ class _ConvNd(Module):
         self.groups, self.padding_mode = int(groups), padding_mode
         if isinstance(padding, str):
             if padding not in ("valid", "same"):
-                raise ValueError(f"{name}: padding must be 'valid', 'same' or int(s), got {padding!r}")
+                raise ArgumentError(f"{name}: padding must be 'valid', 'same' or int(s), got {padding!r}")
             if padding == "same" and any(s != 1 for s in self.stride):
-                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
+                raise ArgumentError(f"{name}: padding='same' is not supported for strided convolutions")
             self.padding = padding
         else:
             self.padding = int_tuple(padding, n, name, "padding", 0)
@@ -91,10 +92,10 @@ class _ConvNd(Module):
         n = self.dims
         layout = "(C, L)" if n == 1 else "(C, H, W)"
         if x.ndim not in (n + 1, n + 2):
-            raise ValueError(f"{type(self).__name__}: expected a {n + 1}-D {layout} or {n + 2}-D "
+            raise ShapeError(f"{type(self).__name__}: expected a {n + 1}-D {layout} or {n + 2}-D "
                              f"{layout.replace('(', '(N, ')} input, got shape {x.shape}")
         if x.shape[-n - 1] != self.in_channels:
-            raise ValueError(f"{type(self).__name__}: input of shape {x.shape} has "
+            raise ShapeError(f"{type(self).__name__}: input of shape {x.shape} has "
                              f"{x.shape[-n - 1]} channels but the layer expects "
                              f"in_channels={self.in_channels}")
 
@@ -155,14 +156,14 @@ class _ConvTranspose(_ConvNd):
                  dtype: Any = None) -> None:
         name = type(self).__name__
         if isinstance(padding, str):
-            raise ValueError(f"{name}: padding must be int(s), got {padding!r}")
+            raise ArgumentError(f"{name}: padding must be int(s), got {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding, device, dtype)
         for op, s, d in zip(self.output_padding, self.stride, self.dilation):
             if op < 0 or op >= max(s, d):
-                raise ValueError(f"{name}: output_padding {self.output_padding} must be "
-                                 f"smaller than either stride {self.stride} or dilation "
-                                 f"{self.dilation}")
+                raise ArgumentError(f"{name}: output_padding {self.output_padding} must be "
+                                    f"smaller than either stride {self.stride} or dilation "
+                                    f"{self.dilation}")
 
     def _output_padding(self, x: Tensor, output_size: Sequence[int] | None) -> tuple[int, ...]:
         if output_size is None:
@@ -175,7 +176,7 @@ class _ConvTranspose(_ConvNd):
                         + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
             largest = smallest + self.stride[i] - 1
             if not smallest <= size[i] <= largest:
-                raise ValueError(f"{type(self).__name__}: requested an output size of {size}, "
+                raise ShapeError(f"{type(self).__name__}: requested an output size of {size}, "
                                  f"but valid sizes for input {x.shape} range from {smallest} "
                                  f"to {largest} in dim {i}")
             result.append(size[i] - smallest)

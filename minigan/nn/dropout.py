@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..autograd import Tensor
+from ..errors import ArgumentError
 from .module import Module
 
 
@@ -12,9 +13,9 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+            raise ArgumentError(f"Dropout: dropout probability has to be between 0 and 1, but got {p}")
         if inplace:
-            raise ValueError("Dropout: inplace=True is not supported")
+            raise ArgumentError("Dropout: inplace=True is not supported")
         self.p, self.inplace = float(p), False
 
     def forward(self, x: Tensor) -> Tensor:

@@ -5,6 +5,7 @@ from typing import Any
 
 from .. import functional as F
 from ..autograd import Tensor, no_grad
+from ..errors import ArgumentError, ShapeError
 from . import init
 from .linear import empty_parameter
 from .module import Module, Parameter
@@ -22,14 +23,14 @@ class Embedding(Module):
                  device: str | None = None, dtype: Any = None) -> None:
         super().__init__()
         if sparse:
-            raise ValueError("Embedding: sparse gradients are not supported (sparse=False)")
+            raise ArgumentError("Embedding: sparse gradients are not supported (sparse=False)")
         self.max_norm, self.norm_type = max_norm, float(norm_type)
         self.scale_grad_by_freq, self.sparse = bool(scale_grad_by_freq), False
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         if padding_idx is not None:
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} must be within "
-                                 f"num_embeddings ({self.num_embeddings})")
+                raise ArgumentError(f"Embedding: padding_idx {padding_idx} must be within "
+                                    f"num_embeddings ({self.num_embeddings})")
             padding_idx = padding_idx % self.num_embeddings
         self.padding_idx = padding_idx
         if _weight is None:
@@ -37,7 +38,7 @@ class Embedding(Module):
             self.reset_parameters()
         else:
             if tuple(_weight.shape) != (self.num_embeddings, self.embedding_dim):
-                raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not match "
+                raise ShapeError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not match "
                                  f"({self.num_embeddings}, {self.embedding_dim})")
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
@@ -57,7 +58,7 @@ class Embedding(Module):
                         norm_type: float = 2.0, scale_grad_by_freq: bool = False) -> "Embedding":
         """An Embedding around an existing (num_embeddings, embedding_dim) table."""
         if embeddings.ndim != 2:
-            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got {embeddings.shape}")
+            raise ShapeError(f"Embedding.from_pretrained: embeddings must be 2-D, got {embeddings.shape}")
         rows, cols = embeddings.shape
         return cls(rows, cols, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
                    scale_grad_by_freq=scale_grad_by_freq, _weight=embeddings, _freeze=freeze)

@@ -5,6 +5,7 @@ from typing import Sequence
 
 from .. import functional as F
 from ..autograd import Tensor
+from ..errors import DimError
 from .module import Module
 
 
@@ -32,7 +33,7 @@ class Unflatten(Module):
     def forward(self, x: Tensor) -> Tensor:
         dim = self.dim % x.ndim if -x.ndim <= self.dim < x.ndim else None
         if dim is None:
-            raise IndexError(f"Unflatten: dim {self.dim} is out of range for input of shape {x.shape}")
+            raise DimError(f"Unflatten: dim {self.dim} is out of range for input of shape {x.shape}")
         return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
 
     def extra_repr(self) -> str:

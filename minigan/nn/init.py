@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
+from ..errors import ArgumentError, DTypeError
 
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
@@ -27,7 +28,7 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
 
 def _check(tensor: Tensor, where: str) -> None:
     if tensor.data.dtype.kind != "f":
-        raise TypeError(f"{where}: needs a floating tensor, got {tensor.data.dtype}")
+        raise DTypeError(f"{where}: needs a floating tensor, got {tensor.data.dtype}")
 
 
 # ---------------------------------------------------------------------------- constants
@@ -82,22 +83,22 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+    raise ArgumentError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
 def calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight with at least 2 dims."""
     shape = tensor.shape
     if len(shape) < 2:
-        raise ValueError(f"fan in and fan out can not be computed for a tensor with fewer "
-                         f"than 2 dimensions (shape {shape})")
+        raise ArgumentError(f"fan in and fan out can not be computed for a tensor with fewer "
+                            f"than 2 dimensions (shape {shape})")
     receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
     return shape[1] * receptive, shape[0] * receptive
 
 
 def _fan(tensor: Tensor, mode: str) -> int:
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"mode {mode!r} is not supported, use 'fan_in' or 'fan_out'")
+        raise ArgumentError(f"mode {mode!r} is not supported, use 'fan_in' or 'fan_out'")
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 

@@ -5,12 +5,15 @@ from typing import Any
 
 from .. import backend, functional as F
 from ..autograd import Tensor
+from ..ops.args import int_arg, size_arg
 from . import init
 from .module import Module, Parameter
 
 
-def empty_parameter(shape: tuple, device: str | None, dtype: Any) -> Parameter:
-    """An uninitialised Parameter of ``shape`` (the layer's ``reset_parameters`` fills it)."""
+def empty_parameter(shape: tuple, device: str | None, dtype: Any, op: str = "layer") -> Parameter:
+    """An uninitialised Parameter of ``shape`` (the layer's ``reset_parameters`` fills it);
+    a negative or non-integer size is refused naming ``op``."""
+    shape = size_arg(shape, op)
     device = backend.normalize_device(device)
     dtype = backend.get_default_dtype() if dtype is None else backend.check_float_dtype(dtype, "layer")
     xp = backend.xp_for_device(device)
@@ -38,10 +41,11 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  device: str | None = None, dtype: Any = None) -> None:
         super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        self.weight = empty_parameter((self.out_features, self.in_features), device, dtype)
+        self.in_features = int_arg(in_features, "Linear", "in_features", 0)
+        self.out_features = int_arg(out_features, "Linear", "out_features", 0)
+        self.weight = empty_parameter((self.out_features, self.in_features), device, dtype, "Linear")
         if bias:
-            self.bias = empty_parameter((self.out_features,), device, dtype)
+            self.bias = empty_parameter((self.out_features,), device, dtype, "Linear")
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

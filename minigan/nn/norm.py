@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import backend, functional as F
 from ..autograd import Tensor
+from ..errors import ShapeError
 from . import init
 from .linear import empty_parameter
 from .module import Module
@@ -72,10 +73,10 @@ class _BatchNorm(Module):
     def _check_input_dim(self, x: Tensor) -> None:
         if x.ndim not in self._allowed_dims:
             wanted = " or ".join(f"{d}D" for d in self._allowed_dims)
-            raise ValueError(f"{type(self).__name__}: expected {wanted} input (got {x.ndim}D "
+            raise ShapeError(f"{type(self).__name__}: expected {wanted} input (got {x.ndim}D "
                              f"input of shape {x.shape})")
         if x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}: input of shape {x.shape} has {x.shape[1]} "
+            raise ShapeError(f"{type(self).__name__}: input of shape {x.shape} has {x.shape[1]} "
                              f"channels but num_features={self.num_features}")
 
     def forward(self, x: Tensor) -> Tensor:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from .. import functional as F
 from ..autograd import Tensor
+from ..errors import ArgumentError
 from .attention import MultiheadAttention
 from .dropout import Dropout
 from .linear import Linear
@@ -51,8 +52,8 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = Dropout(dropout)
         if isinstance(activation, str):
             if activation not in _ACTIVATIONS:
-                raise ValueError(f"TransformerEncoderLayer: activation should be relu or gelu, "
-                                 f"not {activation!r}")
+                raise ArgumentError(f"TransformerEncoderLayer: activation should be relu or gelu, "
+                                    f"not {activation!r}")
             self.activation_name, activation = activation, _ACTIVATIONS[activation]
         else:
             self.activation_name = getattr(activation, "__name__", type(activation).__name__)

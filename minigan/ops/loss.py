@@ -282,8 +282,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     _check_float(op, input=input, target=target, weight=weight)
     _check_same_shape(op, input, target)
     if input.data.size and bool(((input.data < 0) | (input.data > 1)).any()):
-        raise ValueError(f"{op}: all elements of input (shape {input.shape}) must be between 0 "
-                         f"and 1; use binary_cross_entropy_with_logits on logits")
+        raise ArgumentError(f"{op}: all elements of input (shape {input.shape}) must be between 0 "
+                            f"and 1; use binary_cross_entropy_with_logits on logits")
     if weight is None:
         return BCE(reduction)(input, target)
     _check_broadcasts_to(op, "weight", weight, input.shape)
@@ -512,7 +512,7 @@ def _cross_entropy_probabilities(input, target, weight, reduction, smoothing):
     # l = -sum_c w_c t'_c log softmax(z)_c with t' = (1 - e) t + e / C; 'mean' over samples
     op = "cross_entropy"
     if target.shape != input.shape:
-        raise ValueError(f"{op}: probability target of shape {target.shape} must match input "
+        raise ShapeError(f"{op}: probability target of shape {target.shape} must match input "
                          f"{input.shape}")
     C = input.shape[1]
     if smoothing:

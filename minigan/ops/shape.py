@@ -142,7 +142,11 @@ class Permute(Function):
 
 
 def permute(x: Tensor, *dims: Any) -> Tensor:
-    """Reorder the dims: output dim i is input dim ``dims[i]``."""
+    """Reorder the dims: output dim i is input dim ``dims[i]`` (``x.permute(())`` for a 0-d
+    tensor; no dims at all is refused, as in PyTorch)."""
+    if not dims:
+        raise DTypeError(f"permute: missing the dims (a permutation of the {x.ndim} dims of "
+                         f"{x.shape}; () for a 0-d tensor)")
     dims = _dims(dims)
     axes = tuple(single_dim(d, x.ndim, "permute") for d in dims)
     if sorted(axes) != list(range(x.ndim)) or (x.ndim == 0 and dims):

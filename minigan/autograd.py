@@ -773,7 +773,8 @@ class Function:
     PyTorch's: static ``forward(ctx, *args)`` on Tensors (it runs with recording off) and
     static ``backward(ctx, *grads)``, called as ``F.apply(*args)``; ``ctx`` is the graph
     node, with ``save_for_backward``/``saved_tensors``, ``needs_input_grad``,
-    ``mark_non_differentiable`` and ``set_materialize_grads`` (see ``_ApplyNode``).
+    ``mark_non_differentiable``, ``mark_dirty`` and ``set_materialize_grads`` (see
+    ``_ApplyNode``).
     """
 
     inputs: tuple
@@ -961,6 +962,16 @@ class Function:
         """Outputs that get no gradient (indices, masks): they do not require grad."""
         self._non_differentiable = {id(t) for t in outputs}
 
+    def mark_dirty(self, *tensors: Tensor) -> None:
+        """Inputs that ``forward`` wrote in place (PyTorch's ``ctx.mark_dirty``): each one
+        returned from forward comes back as the same tensor, now the output of this op, and
+        ops recorded earlier that need its old value refuse their backward. A leaf that
+        requires grad cannot be written so (PyTorch's error)."""
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                raise DTypeError(f"mark_dirty: can only mark Tensors, got {type(t).__name__}")
+        self._dirty = tensors
+
     def set_materialize_grads(self, value: bool) -> None:
         """With False, ``backward`` gets None (not zeros) for outputs that got no gradient."""
         self._materialize_grads = bool(value)
@@ -992,9 +1003,14 @@ class _ApplyNode(Function):
                 result = F.forward(ctx, *args, **kwargs)
         single = not isinstance(result, tuple)
         results = (result,) if single else result
-        # each Tensor output gets a Tensor of its own (forward may return an input as it is)
+        dirty = {id(t): t for t in ctx.__dict__.pop("_dirty", ())}
+        if dirty:
+            cls._written_in_place(ctx, args, dirty, recording)
+        # each Tensor output gets a Tensor of its own (forward may return an input as it is),
+        # except an input written in place (mark_dirty), which is returned itself
         tensor_slots = [i for i, r in enumerate(results) if isinstance(r, Tensor)]
-        outputs = [Tensor._wrap(results[i].data) for i in tensor_slots]
+        outputs = [results[i] if id(results[i]) in dirty else Tensor._wrap(results[i].data)
+                   for i in tensor_slots]
         wrapped = list(results)
         for i, y in zip(tensor_slots, outputs):
             wrapped[i] = y
@@ -1009,7 +1025,9 @@ class _ApplyNode(Function):
             ctx._arg_positions = positions
             ctx._n_args = len(args)
             ctx._output_slots = (tensor_slots, len(results))
-            tensors = tuple(args[i] for i in positions)
+            # an input written in place: a tensor of its old place in the graph is the input
+            tensors = tuple(_before_write(args[i]) if id(args[i]) in dirty else args[i]
+                            for i in positions)
             needs = tuple(ctx.needs_input_grad[i] for i in positions)
             if outputs:
                 ctx._record(tensors, needs, outputs)
@@ -1019,6 +1037,21 @@ class _ApplyNode(Function):
                     if id(r) in skip or y.data.dtype.kind != "f":  # int outputs: no gradient
                         y.requires_grad, y.creator = False, None
         return wrapped[0] if single else tuple(wrapped)
+
+    @staticmethod
+    def _written_in_place(ctx: "_ApplyNode", args: tuple, dirty: dict, recording: bool) -> None:
+        """Checks and bookkeeping for the inputs ``forward`` marked dirty."""
+        name = ctx.function.__name__
+        inputs = {id(a) for a in args if isinstance(a, Tensor)}
+        for t in dirty.values():
+            if id(t) not in inputs:
+                raise GraphError(f"{name}: mark_dirty was given a tensor that is not an input "
+                                 f"of forward ({_describe(t)})")
+            if recording and t.requires_grad and t.creator is None:
+                raise GraphError(f"{name}: a leaf Variable that requires grad has been used in "
+                                 f"an in-place operation ({_describe(t)} was marked dirty); "
+                                 f"pass a clone(), or call under `with mg.no_grad():`")
+            _mark_written(t.data)  # ops recorded before that read it refuse their backward
 
     def backward(self, *gys: Tensor | None) -> tuple:
         slots, n_results = self._output_slots
@@ -1069,6 +1102,16 @@ class _ApplyNode(Function):
         if g.dtype != x.dtype and g.dtype.kind == "f" and x.dtype.kind == "f":
             g = g.to(dtype=x.dtype)
         return g
+
+
+def _before_write(x: Tensor) -> Tensor:
+    """A tensor that takes ``x``'s place in the graph as it was before an in-place write
+    (the output of x's creator, if any), so ``x`` can become the output of the writing op."""
+    old = Tensor._wrap(x.data)
+    if x.creator is not None:
+        old.requires_grad, old.creator, old.generation = True, x.creator, x.generation
+        _replace_output(x.creator, x, old)
+    return old
 
 
 def _class_attributes(cls: type) -> set:

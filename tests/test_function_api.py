@@ -546,3 +546,88 @@ def test_a_held_instance_keeps_what_its_forward_saved():
     f = Saves()
     f(leaf(np.ones(3)))
     assert f.seen == (3,)  # callers may read what forward saved (batch_norm does)
+
+
+# ---------------------------------------------------------------------------- ctx.mark_dirty
+
+
+class _Double(Function):
+    """PyTorch's in-place custom Function: forward writes its input and marks it dirty."""
+
+    @staticmethod
+    def forward(ctx, x):
+        x.mul_(2.0)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2.0
+
+
+class _AddOneSaved(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        x.add_(1.0)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors  # the value after the write, as PyTorch's
+        return g * x
+
+
+def test_mark_dirty_returns_the_input_itself_as_the_output_like_torch(torch):
+    data = np.array([0.5, -1.0, 2.0])
+    a = leaf(data)
+    b = a.clone()
+    c = _Double.apply(b)
+    assert c is b and type(c.grad_fn).__name__ == "_DoubleBackward"
+    assert c.tolist() == (data * 2).tolist()
+    c.sum().backward()
+    assert a.grad.tolist() == [2.0, 2.0, 2.0]
+
+    class TDouble(torch.autograd.Function):
+        forward = staticmethod(lambda ctx, x: (x.mul_(2.0), ctx.mark_dirty(x))[0])
+        backward = staticmethod(lambda ctx, g: g * 2.0)
+    ta = torch.tensor(data, requires_grad=True)
+    tc = TDouble.apply(ta.clone())
+    tc.sum().backward()
+    assert ta.grad.tolist() == a.grad.tolist()
+
+    a2 = leaf(data)
+    y = _AddOneSaved.apply(a2.clone())
+    y.sum().backward()
+    ta2 = torch.tensor(data, requires_grad=True)
+
+    class TAddOne(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            x.add_(1.0)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return g * x
+    TAddOne.apply(ta2.clone()).sum().backward()
+    np.testing.assert_allclose(a2.grad.numpy(), ta2.grad.numpy())
+
+
+def test_mark_dirty_refuses_a_leaf_that_requires_grad_and_guards_earlier_ops():
+    a = leaf(np.array([1.0, 2.0]))
+    with pytest.raises(RuntimeError, match="_Double: a leaf Variable that requires grad has been "
+                                           "used in an in-place operation"):
+        _Double.apply(a)
+    with mg.no_grad():  # allowed without recording, as in PyTorch
+        plain = mg.ones(2)
+        assert _Double.apply(plain) is plain and plain.tolist() == [2.0, 2.0]
+    b = a * 1.0
+    s = b * b           # saved b's old value
+    _Double.apply(b)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        s.sum().backward()

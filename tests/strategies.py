@@ -138,121 +138,59 @@ def random_like(shape: tuple, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape)
 
 
-def compare_with_torch(torch, mg_fn: Callable, torch_fn: Callable, arrays: Sequence[np.ndarray],
-                       device: str = "cpu", dtype: Any = np.float64,
-                       rtol: float | None = None, atol: float | None = None,
-                       requires_grad: Sequence[bool] | None = None) -> None:
-    """Run ``mg_fn`` and ``torch_fn`` on the same inputs (cast to ``dtype``), backpropagate
-    the same random upstream gradient, and compare outputs and input gradients."""
-    dtype = np.dtype(dtype)
-    if rtol is None:
-        rtol = 1e-10 if dtype == np.float64 else 1e-5
-    if atol is None:
-        atol = 1e-12 if dtype == np.float64 else 1e-6
-    requires_grad = requires_grad or [True] * len(arrays)
-    ours = [mg.tensor(a.astype(dtype), device=device, requires_grad=r)
-            for a, r in zip(arrays, requires_grad)]
-    theirs = [torch.tensor(a.astype(dtype), requires_grad=r) for a, r in zip(arrays, requires_grad)]
-    y, ty = mg_fn(*ours), torch_fn(*theirs)
-    assert y.shape == tuple(ty.shape), (y.shape, tuple(ty.shape))
-    assert y.dtype == dtype
-    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
-    g = random_like(y.shape).astype(dtype)
-    y.backward(mg.tensor(g, device=device))
-    ty.backward(torch.tensor(g))
-    for ours_x, their_x in zip(ours, theirs):
-        if their_x.requires_grad:
-            assert ours_x.grad is not None and ours_x.grad.dtype == dtype
-            np.testing.assert_allclose(ours_x.grad.numpy(), their_x.grad.numpy(),
-                                       rtol=rtol, atol=atol)
-
-
-def compare_derivatives_with_torch(torch, y, ty, wrt: Sequence, twrt: Sequence, device: str,
-                                   dtype: Any, close: Callable) -> None:
-    """First and second derivatives of minigan's ``y`` against PyTorch's ``ty``: the gradients
-    w.r.t. ``wrt`` / ``twrt`` for one random upstream gradient gy, then the gradients of their
-    random projection w.r.t. the same inputs and gy (double backward), each pair checked by
-    ``close(ours, theirs)``. A second derivative one side reports absent (an input that enters
-    linearly) must be absent or zero on the other."""
-    dtype = np.dtype(dtype)
-    rng = np.random.default_rng(1)
-    gy = rng.standard_normal(y.shape).astype(dtype)
-    gy_ours = mg.tensor(gy, device=device, requires_grad=True)
-    gy_theirs = torch.tensor(gy, requires_grad=True)
-    grads = mg.grad(y, list(wrt), gy_ours, create_graph=True)
-    tgrads = torch.autograd.grad(ty, list(twrt), gy_theirs, create_graph=True)
-    for g, tg in zip(grads, tgrads):
-        assert g.dtype == dtype
-        close(g.numpy(), tg.detach().numpy())
-
-    vs = [rng.standard_normal(g.shape).astype(dtype) for g in grads]
-    s = sum((g * mg.tensor(v, device=device)).sum() for g, v in zip(grads, vs))
-    ts = sum((tg * torch.tensor(v)).sum() for tg, v in zip(tgrads, vs))
-    second = mg.grad(s, list(wrt) + [gy_ours], allow_unused=True)
-    tsecond = torch.autograd.grad(ts, list(twrt) + [gy_theirs], allow_unused=True)
-    for g, tg in zip(second, tsecond):
-        if tg is None or g is None:  # a derivative one side leaves out must be 0 on the other
-            assert (g is None or np.allclose(g.numpy(), 0)) and (tg is None or np.allclose(tg.numpy(), 0))
-            continue
-        close(g.numpy(), tg.numpy())
-
-
-def torch_parity(torch, fn: Callable, tfn: Callable, arrays: Sequence[Any], device: str = "cpu",
-                 dtype: Any = np.float64, wrt: Sequence[bool] | None = None) -> mg.Tensor:
-    """``fn(*tensors)`` against ``tfn(*torch tensors)`` on the same arrays: the forward, then
-    the first and second derivatives (``compare_derivatives_with_torch``) w.r.t. the float
-    arrays (or those ``wrt`` marks). Float arrays are cast to ``dtype``; integer and bool
-    arrays (indices, masks) are passed as they are. float32 values are compared to 1e-5 of
-    the largest one (sums of products carry an absolute error of eps * their scale)."""
-    dtype = np.dtype(dtype)
-    floats = [np.asarray(a).dtype.kind == "f" for a in arrays]
-    wrt = floats if wrt is None else wrt
-    cast = [np.asarray(a).astype(dtype) if f else np.asarray(a) for a, f in zip(arrays, floats)]
-    ours = [mg.tensor(a, device=device, requires_grad=bool(r)) for a, r in zip(cast, wrt)]
-    theirs = [torch.tensor(a, requires_grad=bool(r)) for a, r in zip(cast, wrt)]
-    rtol = 1e-10 if dtype == np.float64 else 1e-5
-
-    def close(a, b):
-        scale = max(1.0, float(np.abs(b).max())) if np.size(b) else 1.0
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=(1e-12 if dtype == np.float64 else 1e-5) * scale)
-    y, ty = fn(*ours), tfn(*theirs)
-    assert y.shape == tuple(ty.shape), (y.shape, tuple(ty.shape))
-    assert y.dtype == ty.detach().numpy().dtype, (y.dtype, ty.dtype)
-    close(y.numpy(), ty.detach().numpy())
-    pairs = [(o, t) for o, t, r in zip(ours, theirs, wrt) if r]
-    if pairs and y.requires_grad:
-        compare_derivatives_with_torch(torch, y, ty, [o for o, _ in pairs], [t for _, t in pairs],
-                                       device, dtype, close)
-    return y
-def check_against_torch(torch, mg_fn: Callable, torch_fn: Callable, arrays: Sequence[np.ndarray],
+def check_against_torch(torch, mg_fn: Callable, torch_fn: Callable, arrays: Sequence[Any],
                         device: str = "cpu", dtype: Any = np.float64, rtol: float | None = None,
                         atol: float | None = None, requires_grad: Sequence[bool] | None = None,
-                        second: bool = True, outputs: Callable = lambda y: y) -> None:
-    """Forward, backward and double backward of ``mg_fn`` against ``torch_fn`` on the same
-    inputs: floating arrays are cast to ``dtype`` (integer arrays pass as they are, as
-    constants), one random upstream gradient gy, then the gradient of a random projection of
-    the first gradients w.r.t. the inputs and gy. ``outputs`` picks the tensor to compare from
-    a result (``lambda r: r.values`` for sort). A second derivative PyTorch leaves out (an
-    input that enters linearly; a zero tensor) must be absent or zero here; ``second=False``
-    skips it (an op PyTorch cannot differentiate twice). float32 second derivatives are
-    compared to the scale of PyTorch's (their cancellations differ between engines)."""
+                        second: bool = True, outputs: Callable = lambda y: y) -> mg.Tensor:
+    """The one PyTorch-parity helper: ``mg_fn(*tensors)`` against ``torch_fn(*torch tensors)``
+    on the same arrays, forward, backward and (unless ``second`` is False) double backward.
+
+    Floating arrays are cast to ``dtype``; integer and bool arrays (indices, masks) pass as
+    they are, as constants. ``requires_grad`` says which inputs to differentiate (default:
+    the floating ones). ``outputs`` picks the tensor to compare from a result (``lambda r:
+    r.values`` for sort). Values are compared to ``rtol`` and to ``atol`` times the scale of
+    PyTorch's values (at least 1): float32 sums of products carry an absolute error of eps
+    times their scale. Returns minigan's result. The derivatives: ``compare_derivatives``."""
     dtype = np.dtype(dtype)
     rtol = (1e-10 if dtype == np.float64 else 1e-5) if rtol is None else rtol
     atol = (1e-12 if dtype == np.float64 else 1e-6) if atol is None else atol
     arrays = [np.asarray(a) for a in arrays]
     arrays = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
     need = list(requires_grad) if requires_grad is not None else [a.dtype.kind == "f" for a in arrays]
-    ours = [mg.tensor(a, device=device, requires_grad=r) for a, r in zip(arrays, need)]
-    theirs = [torch.tensor(a, requires_grad=r) for a, r in zip(arrays, need)]
-    y, ty = outputs(mg_fn(*ours)), outputs(torch_fn(*theirs))
+    ours = [mg.tensor(a, device=device, requires_grad=bool(r)) for a, r in zip(arrays, need)]
+    theirs = [torch.tensor(a, requires_grad=bool(r)) for a, r in zip(arrays, need)]
+    result = mg_fn(*ours)
+    y, ty = outputs(result), outputs(torch_fn(*theirs))
     assert y.shape == tuple(ty.shape), (y.shape, tuple(ty.shape))
     assert str(y.dtype) == str(ty.dtype).replace("torch.", ""), (y.dtype, ty.dtype)
-    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol,
-                               err_msg="forward")
+    _assert_close(y.numpy(), ty.detach().numpy(force=True), rtol, atol, "forward")
     wrt = [t for t, r in zip(ours, need) if r]
     twrt = [t for t, r in zip(theirs, need) if r]
-    if not wrt:
-        return
+    if wrt:
+        compare_derivatives(torch, y, ty, wrt, twrt, device, dtype, rtol, atol, second)
+    return y
+
+
+def _assert_close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float,
+                  what: str) -> None:
+    finite = np.abs(expected[np.isfinite(expected)]) if np.size(expected) else np.zeros(0)
+    scale = max(1.0, float(finite.max(initial=0.0)))
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol * scale, err_msg=what)
+
+
+def compare_derivatives(torch, y, ty, wrt: Sequence, twrt: Sequence, device: str = "cpu",
+                        dtype: Any = np.float64, rtol: float | None = None,
+                        atol: float | None = None, second: bool = True) -> None:
+    """The derivative half of ``check_against_torch``, for a test that builds ``y`` / ``ty``
+    itself: the gradients of minigan's ``y`` and PyTorch's ``ty`` w.r.t. ``wrt`` / ``twrt``
+    for one random upstream gradient gy, then (``second``) the gradients of a random
+    projection of those w.r.t. the same inputs and gy (double backward). A gradient one side
+    leaves out (an unused input; one that enters linearly) must be absent or zero on the
+    other. Second derivatives are compared 10x looser (their cancellations differ)."""
+    dtype = np.dtype(dtype)
+    rtol = (1e-10 if dtype == np.float64 else 1e-5) if rtol is None else rtol
+    atol = (1e-12 if dtype == np.float64 else 1e-6) if atol is None else atol
+    wrt, twrt = list(wrt), list(twrt)
     rng = np.random.default_rng(1)
     gy = rng.standard_normal(y.shape).astype(dtype)
     gy_ours = mg.tensor(gy, device=device, requires_grad=True)
@@ -263,7 +201,7 @@ def check_against_torch(torch, mg_fn: Callable, torch_fn: Callable, arrays: Sequ
         expected = np.zeros(x.shape) if tg is None else tg.detach().numpy(force=True)
         got = np.zeros(x.shape) if g is None else g.numpy()
         assert g is None or g.dtype == dtype
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg="backward")
+        _assert_close(got, expected, rtol, atol, "backward")
     used = [(g, tg) for g, tg in zip(grads, tgrads) if g is not None and tg is not None
             and tg.requires_grad]
     if not second or not used:
@@ -280,6 +218,5 @@ def check_against_torch(torch, mg_fn: Callable, torch_fn: Callable, arrays: Sequ
             continue
         expected = tg.numpy(force=True)
         got = np.zeros(expected.shape) if g is None else g.numpy()
-        scale = atol if dtype == np.float64 else max(atol, rtol * float(np.abs(expected).max(initial=0)))
-        np.testing.assert_allclose(got, expected, rtol=rtol * 10, atol=scale * 10,
-                                   err_msg="double backward")
+        loose = atol if dtype == np.float64 else max(atol, rtol)
+        _assert_close(got, expected, rtol * 10, loose * 10, "double backward")

@@ -13,7 +13,7 @@ import minigan.functional as F
 from minigan import reference
 from minigan.ops import conv as conv_ops
 
-from strategies import compare_derivatives_with_torch, conv_cases, conv_transpose_cases
+from strategies import check_against_torch, conv_cases, conv_transpose_cases
 
 
 def _t(a, device, requires_grad=True, dtype=np.float64):
@@ -177,23 +177,12 @@ def _compare_with_torch(torch, device, kind, case, dtype):
 
     float32 sums of many products carry an absolute error of about eps * the scale of the
     values, so float32 entries are compared to 1e-5 of the largest one (and 1e-5 relative)."""
-    rtol = 1e-10 if dtype == np.float64 else 1e-5
-
-    def close(ours, theirs):
-        atol = 1e-10 if dtype == np.float64 else 1e-5 * max(1.0, float(np.abs(theirs).max()))
-        np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol)
     x, w, b, kw = _arrays(case)
     arrays = [x, w] + ([b] if b is not None else [])
-    ours = [_t(a, device, True, dtype) for a in arrays]
-    theirs = [torch.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
     fn = F.conv2d if kind == "conv" else F.conv_transpose2d
     tfn = torch.nn.functional.conv2d if kind == "conv" else torch.nn.functional.conv_transpose2d
-    y = fn(*ours, **kw)
-    ty = tfn(*theirs, **kw)
-    assert y.dtype == np.dtype(dtype)
-    close(y.numpy(), ty.detach().numpy())
-
-    compare_derivatives_with_torch(torch, y, ty, ours, theirs, device, dtype, close)
+    check_against_torch(torch, lambda *t: fn(*t, **kw), lambda *t: tfn(*t, **kw), arrays, device,
+                        dtype, atol=1e-10 if dtype == np.float64 else 1e-5)
 
 
 @settings(max_examples=15)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import minigan as mg
 import minigan.functional as F
-from strategies import check_grads, leaf, torch_parity
+from strategies import check_against_torch, check_grads, leaf
 
 DTYPES = st.sampled_from([np.float64, np.float32])
 
@@ -53,16 +53,17 @@ def _arrays(case, seed=0):
 @given(conv1d_cases(), DTYPES)
 def test_conv1d_like_torch(torch, case, dtype):
     arrays, kw = _arrays(case)
-    torch_parity(torch, lambda *t: F.conv1d(*t, **kw),
-                 lambda *t: torch.nn.functional.conv1d(*t, **kw), arrays, dtype=dtype)
+    check_against_torch(torch, lambda *t: F.conv1d(*t, **kw),
+                        lambda *t: torch.nn.functional.conv1d(*t, **kw), arrays, dtype=dtype)
 
 
 @settings(max_examples=15)
 @given(conv1d_cases(transposed=True), DTYPES)
 def test_conv_transpose1d_like_torch(torch, case, dtype):
     arrays, kw = _arrays(case, 1)
-    torch_parity(torch, lambda *t: F.conv_transpose1d(*t, **kw),
-                 lambda *t: torch.nn.functional.conv_transpose1d(*t, **kw), arrays, dtype=dtype)
+    check_against_torch(torch, lambda *t: F.conv_transpose1d(*t, **kw),
+                        lambda *t: torch.nn.functional.conv_transpose1d(*t, **kw), arrays,
+                        dtype=dtype)
 
 
 @settings(max_examples=10)
@@ -82,13 +83,13 @@ def test_conv2d_string_padding_like_torch(torch, dtype):
                         ((3, 2, 4, 2), dict(padding="same", dilation=(1, 2))),
                         ((4, 1, 2, 3), dict(padding="same", groups=2)),
                         ((3, 2, 3, 3), dict(padding="valid", stride=2))):
-        torch_parity(torch, lambda a, b: F.conv2d(a, b, **kw),
-                     lambda a, b: torch.nn.functional.conv2d(a, b, **kw),
-                     [x, rng.standard_normal(w_shape)], dtype=dtype)
+        check_against_torch(torch, lambda a, b: F.conv2d(a, b, **kw),
+                            lambda a, b: torch.nn.functional.conv2d(a, b, **kw),
+                            [x, rng.standard_normal(w_shape)], dtype=dtype)
     unbatched = rng.standard_normal((2, 7))
-    torch_parity(torch, lambda a, b: F.conv1d(a, b, padding="same"),
-                 lambda a, b: torch.nn.functional.conv1d(a, b, padding="same"),
-                 [unbatched, rng.standard_normal((3, 2, 4))], dtype=dtype)
+    check_against_torch(torch, lambda a, b: F.conv1d(a, b, padding="same"),
+                        lambda a, b: torch.nn.functional.conv1d(a, b, padding="same"),
+                        [unbatched, rng.standard_normal((3, 2, 4))], dtype=dtype)
 
 
 def _z(*shape):

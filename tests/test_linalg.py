@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigan as mg
-from strategies import broadcastable_shapes, check_grads, compare_with_torch, float_arrays, leaf
+from strategies import (broadcastable_shapes, check_against_torch, check_grads, float_arrays,
+                        leaf)
 
 CASES = {  # name -> (shape of a, shape of b)
     "1d @ 1d": ((3,), (3,)),
@@ -36,8 +37,8 @@ def test_matmul_cases_gradcheck(device, name):
 def test_matmul_cases_match_torch(torch, name, dtype):
     rng = np.random.default_rng(1)
     sa, sb = CASES[name]
-    compare_with_torch(torch, lambda a, b: a @ b, torch.matmul,
-                       [rng.standard_normal(sa), rng.standard_normal(sb)], dtype=dtype)
+    check_against_torch(torch, lambda a, b: a @ b, torch.matmul,
+                        [rng.standard_normal(sa), rng.standard_normal(sb)], dtype=dtype)
 
 
 @given(data=st.data(), batch=broadcastable_shapes(2, max_dims=2),

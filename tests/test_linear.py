@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 import minigan as mg
 import minigan.functional as F
 
-from strategies import compare_derivatives_with_torch
+from strategies import check_against_torch
 
 
 
@@ -18,19 +18,9 @@ def _t(a, device, requires_grad=True, dtype=np.float64):
 
 def _check_with_torch(torch, device, x, w, b, dtype, rtol, atol, need=(True, True, True)):
     """Forward, backward and double backward (incl. d/d gy) against torch.nn.functional.linear."""
-    arrays = [x, w] + ([b] if b is not None else [])
-    ours = [_t(a, device, r, dtype) for a, r in zip(arrays, need)]
-    theirs = [torch.tensor(np.asarray(a, dtype=dtype), requires_grad=r) for a, r in zip(arrays, need)]
-    y = F.linear(*ours)
-    ty = torch.nn.functional.linear(*theirs)
-    assert y.dtype == np.dtype(dtype)
-    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
-
-    wrt = [t for t, r in zip(ours, need) if r]
-    twrt = [t for t, r in zip(theirs, need) if r]
-    compare_derivatives_with_torch(
-        torch, y, ty, wrt, twrt, device, dtype,
-        lambda a, b: np.testing.assert_allclose(a, b, rtol=rtol, atol=atol))
+    arrays = [np.asarray(a, dtype=np.float64) for a in [x, w] + ([b] if b is not None else [])]
+    check_against_torch(torch, F.linear, torch.nn.functional.linear, arrays, device, dtype,
+                        rtol=rtol, atol=atol, requires_grad=list(need)[:len(arrays)])
 
 
 shapes = st.tuples(st.lists(st.integers(1, 3), min_size=0, max_size=2),

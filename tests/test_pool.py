@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import minigan as mg
 import minigan.functional as F
 from minigan.ops.pool import _pool_out
-from strategies import check_grads, float_arrays, leaf, torch_parity
+from strategies import check_against_torch, check_grads, float_arrays, leaf
 
 DTYPES = st.sampled_from([np.float64, np.float32])
 
@@ -98,8 +98,8 @@ def test_max_pool2d_like_torch(torch, case, dtype):
     y, idx = F.max_pool2d(mg.tensor(a), return_indices=True, **kw)
     ty, tidx = torch.nn.functional.max_pool2d(torch.tensor(a), return_indices=True, **kw)
     np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
-    torch_parity(torch, lambda x: F.max_pool2d(x, **kw),
-                 lambda x: torch.nn.functional.max_pool2d(x, **kw), [a], dtype=dtype)
+    check_against_torch(torch, lambda x: F.max_pool2d(x, **kw),
+                        lambda x: torch.nn.functional.max_pool2d(x, **kw), [a], dtype=dtype)
 
 
 def test_max_pool2d_nan_inf_and_empty_windows_like_torch(torch):
@@ -155,8 +155,8 @@ def test_avg_pool2d_like_torch(torch, case, include_pad, divisor, dtype):
     shape, kw = case
     kw = dict(kw, count_include_pad=include_pad, divisor_override=divisor)
     a = np.random.default_rng(2).standard_normal(shape)
-    torch_parity(torch, lambda x: F.avg_pool2d(x, **kw),
-                 lambda x: torch.nn.functional.avg_pool2d(x, **kw), [a], dtype=dtype)
+    check_against_torch(torch, lambda x: F.avg_pool2d(x, **kw),
+                        lambda x: torch.nn.functional.avg_pool2d(x, **kw), [a], dtype=dtype)
 
 
 # ============================================================================ adaptive
@@ -180,10 +180,12 @@ def test_adaptive_pools_gradcheck(device, shape, output_size, data):
        OUTPUT_SIZES, DTYPES)
 def test_adaptive_pools_like_torch(torch, shape, output_size, dtype):
     a = np.random.default_rng(3).integers(-2, 3, shape).astype(np.float64)   # ties too
-    torch_parity(torch, lambda x: F.adaptive_avg_pool2d(x, output_size),
-                 lambda x: torch.nn.functional.adaptive_avg_pool2d(x, output_size), [a], dtype=dtype)
-    torch_parity(torch, lambda x: F.adaptive_max_pool2d(x, output_size),
-                 lambda x: torch.nn.functional.adaptive_max_pool2d(x, output_size), [a], dtype=dtype)
+    check_against_torch(torch, lambda x: F.adaptive_avg_pool2d(x, output_size),
+                        lambda x: torch.nn.functional.adaptive_avg_pool2d(x, output_size), [a],
+                        dtype=dtype)
+    check_against_torch(torch, lambda x: F.adaptive_max_pool2d(x, output_size),
+                        lambda x: torch.nn.functional.adaptive_max_pool2d(x, output_size), [a],
+                        dtype=dtype)
     ours = F.adaptive_max_pool2d(mg.tensor(a[0]), output_size, return_indices=True)[1]
     theirs = torch.nn.functional.adaptive_max_pool2d(torch.tensor(a[0]), output_size, return_indices=True)[1]
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
@@ -221,7 +223,7 @@ def test_layers_like_torch(torch):
             (mg.nn.AvgPool2d(2, divisor_override=3), torch.nn.AvgPool2d(2, divisor_override=3)),
             (mg.nn.AdaptiveAvgPool2d((3, None)), torch.nn.AdaptiveAvgPool2d((3, None))),
             (mg.nn.AdaptiveMaxPool2d(4), torch.nn.AdaptiveMaxPool2d(4))):
-        torch_parity(torch, ours, theirs, [a])
+        check_against_torch(torch, ours, theirs, [a])
         assert repr(ours) == repr(theirs)
     y, i = mg.nn.MaxPool2d(2, return_indices=True)(mg.tensor(a))
     assert i.dtype == np.int64 and i.shape == y.shape

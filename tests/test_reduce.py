@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigan as mg
-from strategies import axes_for, broadcastable_shapes, check_grads, compare_with_torch, float_arrays, leaf, shapes
+from strategies import (axes_for, broadcastable_shapes, check_against_torch, check_grads,
+                        float_arrays, leaf, shapes)
 
 REDUCTIONS = {
     "sum": mg.sum, "mean": mg.mean, "max": mg.amax, "min": mg.amin,  # max(x, dim): (values, indices)
@@ -44,8 +45,8 @@ def test_reduction_matches_torch(torch, name, axis, keepdims):
     a = np.random.default_rng(8).standard_normal((3, 4, 2))
     ours = lambda x: REDUCTIONS[name](x, axis, keepdims)  # noqa: E731
     theirs = _torch_reduce(torch, name, axis, keepdims)
-    compare_with_torch(torch, ours, theirs, [a])
-    compare_with_torch(torch, ours, theirs, [a], dtype=np.float32)
+    check_against_torch(torch, ours, theirs, [a])
+    check_against_torch(torch, ours, theirs, [a], dtype=np.float32)
 
 
 def test_torch_spelling_dim_keepdim_and_methods():
@@ -61,8 +62,8 @@ def test_torch_spelling_dim_keepdim_and_methods():
 
 def test_max_ties_share_the_gradient_like_torch_amax(torch):
     a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
-    compare_with_torch(torch, lambda x: mg.amax(x, 1), lambda t: torch.amax(t, 1), [a])
-    compare_with_torch(torch, lambda x: mg.min(x), lambda t: torch.amin(t), [a])
+    check_against_torch(torch, lambda x: mg.amax(x, 1), lambda t: torch.amax(t, 1), [a])
+    check_against_torch(torch, lambda x: mg.min(x), lambda t: torch.amin(t), [a])
     x = leaf(a)
     mg.amax(x, axis=1).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import minigan as mg
 import minigan.functional as F
 from minigan.ops.resample import Taps, _cubic, _linear, _nearest, adaptive_windows, window_taps
-from strategies import check_grads, leaf, torch_parity
+from strategies import check_against_torch, check_grads, leaf
 
 MODES = {1: ["nearest", "nearest-exact", "area", "linear"],
          2: ["nearest", "nearest-exact", "area", "bilinear", "bicubic"],
@@ -50,8 +50,8 @@ def interpolate_cases(draw, max_side: int = 5):
 def test_interpolate_like_torch(torch, case, dtype):
     shape, kwargs = case
     a = np.random.default_rng(0).standard_normal(shape)
-    torch_parity(torch, lambda x: F.interpolate(x, **kwargs),
-                 lambda x: torch.nn.functional.interpolate(x, **kwargs), [a], dtype=dtype)
+    check_against_torch(torch, lambda x: F.interpolate(x, **kwargs),
+                        lambda x: torch.nn.functional.interpolate(x, **kwargs), [a], dtype=dtype)
 
 
 @settings(max_examples=15)
@@ -113,7 +113,7 @@ def test_float32_stays_float32_and_layers(torch):
                           torch.nn.Upsample(size=(5, 3), mode="bicubic", align_corners=True)),
                          (mg.nn.UpsamplingNearest2d(scale_factor=3), torch.nn.UpsamplingNearest2d(scale_factor=3)),
                          (mg.nn.UpsamplingBilinear2d(size=7), torch.nn.UpsamplingBilinear2d(size=7))):
-        torch_parity(torch, ours, theirs, [a])
+        check_against_torch(torch, ours, theirs, [a])
         assert repr(ours) == repr(theirs)
 
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigan as mg
-from strategies import check_grads, compare_with_torch, float_arrays, leaf, shapes
+from strategies import check_against_torch, check_grads, float_arrays, leaf, shapes
 
 # ============================================================================ reshape / flatten
 
@@ -25,10 +25,10 @@ def test_reshape_gradcheck(device, data, shape):
 
 def test_reshape_and_flatten_like_torch(torch):
     a = np.random.default_rng(0).standard_normal((2, 3, 4))
-    compare_with_torch(torch, lambda x: x.reshape(4, -1), lambda t: t.reshape(4, -1), [a])
-    compare_with_torch(torch, lambda x: x.view(-1, 2, 3), lambda t: t.view(-1, 2, 3), [a])
-    compare_with_torch(torch, lambda x: mg.flatten(x, 1), lambda t: torch.flatten(t, 1), [a])
-    compare_with_torch(torch, lambda x: x.flatten(0, 1), lambda t: t.flatten(0, 1), [a])
+    check_against_torch(torch, lambda x: x.reshape(4, -1), lambda t: t.reshape(4, -1), [a])
+    check_against_torch(torch, lambda x: x.view(-1, 2, 3), lambda t: t.view(-1, 2, 3), [a])
+    check_against_torch(torch, lambda x: mg.flatten(x, 1), lambda t: torch.flatten(t, 1), [a])
+    check_against_torch(torch, lambda x: x.flatten(0, 1), lambda t: t.flatten(0, 1), [a])
 
 
 def test_reshape_errors_name_shapes():
@@ -57,9 +57,9 @@ def test_permute_gradcheck(device, data, shape):
 
 def test_transpose_permute_like_torch(torch):
     a = np.random.default_rng(1).standard_normal((2, 3, 4))
-    compare_with_torch(torch, lambda x: x.permute(2, 0, 1), lambda t: t.permute(2, 0, 1), [a])
-    compare_with_torch(torch, lambda x: x.transpose(-1, 0), lambda t: t.transpose(-1, 0), [a])
-    compare_with_torch(torch, lambda x: x.T, lambda t: t.permute(2, 1, 0), [a])
+    check_against_torch(torch, lambda x: x.permute(2, 0, 1), lambda t: t.permute(2, 0, 1), [a])
+    check_against_torch(torch, lambda x: x.transpose(-1, 0), lambda t: t.transpose(-1, 0), [a])
+    check_against_torch(torch, lambda x: x.T, lambda t: t.permute(2, 1, 0), [a])
     assert mg.ones(3).T.shape == (3,) and mg.tensor(1.0).transpose(0, -1).shape == ()
 
 
@@ -85,13 +85,14 @@ def test_expand_squeeze_unsqueeze_gradcheck(device, data, shape):
 
 def test_expand_squeeze_unsqueeze_like_torch(torch):
     a = np.random.default_rng(2).standard_normal((3, 1, 2, 1))
-    compare_with_torch(torch, lambda x: x.expand(2, 3, 4, 2, -1), lambda t: t.expand(2, 3, 4, 2, -1), [a])
-    compare_with_torch(torch, lambda x: x.squeeze(), lambda t: t.squeeze(), [a])
-    compare_with_torch(torch, lambda x: x.squeeze(1), lambda t: t.squeeze(1), [a])
-    compare_with_torch(torch, lambda x: x.squeeze(0), lambda t: t.squeeze(0), [a])
-    compare_with_torch(torch, lambda x: x.squeeze((1, -1)), lambda t: t.squeeze((1, -1)), [a])
-    compare_with_torch(torch, lambda x: x.unsqueeze(-1), lambda t: t.unsqueeze(-1), [a])
-    compare_with_torch(torch, lambda x: x.unsqueeze(2), lambda t: t.unsqueeze(2), [a])
+    check_against_torch(torch, lambda x: x.expand(2, 3, 4, 2, -1),
+                        lambda t: t.expand(2, 3, 4, 2, -1), [a])
+    check_against_torch(torch, lambda x: x.squeeze(), lambda t: t.squeeze(), [a])
+    check_against_torch(torch, lambda x: x.squeeze(1), lambda t: t.squeeze(1), [a])
+    check_against_torch(torch, lambda x: x.squeeze(0), lambda t: t.squeeze(0), [a])
+    check_against_torch(torch, lambda x: x.squeeze((1, -1)), lambda t: t.squeeze((1, -1)), [a])
+    check_against_torch(torch, lambda x: x.unsqueeze(-1), lambda t: t.unsqueeze(-1), [a])
+    check_against_torch(torch, lambda x: x.unsqueeze(2), lambda t: t.unsqueeze(2), [a])
     assert mg.tensor(1.0).squeeze().shape == () and mg.tensor(1.0).squeeze(0).shape == ()
 
 
@@ -117,7 +118,7 @@ def test_getitem_basic_gradcheck_and_torch(device, torch, index):
     a = np.random.default_rng(3).standard_normal((3, 4))
     check_grads(lambda x: x[index], [leaf(a, device)])
     if not (isinstance(index, slice) and (index.step or 1) < 0):  # torch has no negative steps
-        compare_with_torch(torch, lambda x: x[index], lambda t: t[index], [a])
+        check_against_torch(torch, lambda x: x[index], lambda t: t[index], [a])
 
 
 ADVANCED_INDICES = {
@@ -156,7 +157,7 @@ def test_getitem_advanced_like_torch(torch, name):
             return torch.tensor(np.asarray(i))
         return i
     a = np.random.default_rng(5).standard_normal((3, 4))
-    compare_with_torch(torch, lambda x: x[index], lambda t: t[to_torch(index)], [a])
+    check_against_torch(torch, lambda x: x[index], lambda t: t[to_torch(index)], [a])
 
 
 def test_getitem_repeated_indices_add_up():
@@ -210,8 +211,10 @@ def test_concat_stack_gradcheck(device, data, shape, n):
 def test_concat_stack_like_torch(torch):
     rng = np.random.default_rng(6)
     a, b, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 1)), rng.standard_normal((2, 2))
-    compare_with_torch(torch, lambda *xs: mg.cat(xs, dim=-1), lambda *ts: torch.cat(ts, dim=-1), [a, b, c])
-    compare_with_torch(torch, lambda x, y: mg.stack([x, y], 1), lambda x, y: torch.stack([x, y], 1), [a, a * 2])
+    check_against_torch(torch, lambda *xs: mg.cat(xs, dim=-1), lambda *ts: torch.cat(ts, dim=-1),
+                        [a, b, c])
+    check_against_torch(torch, lambda x, y: mg.stack([x, y], 1),
+                        lambda x, y: torch.stack([x, y], 1), [a, a * 2])
 
 
 @given(data=st.data(), shape=shapes(min_dims=1, max_dims=3, max_side=5))

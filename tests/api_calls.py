@@ -81,7 +81,9 @@ INT_GRAPH = "in-graph integer math on int tensors is outside minigan's scope"
 def unary(low: float = -2.0, high: float = 2.0, integer: bool = True) -> list[Call]:
     """A one-tensor elementwise op: float32, float64, 0-d, empty, int, a Python float."""
     calls = [C(f32(2, 3, low=low, high=high)), C(f64(4, low=low, high=high)),
-             C(f64(low=low, high=high)), C(f32(0, 3)), C(3.0), C(None)]
+             C(f64(low=low, high=high)), C(f32(0, 3)), C(3.0), C(None), C([1.0, 2.0]),
+             C(arr([np.nan, np.inf, -np.inf, 0.0], grad=False)), C(bools(3)),
+             C(A(np.ones(3, np.float16)), known=NO_F16)]
     if integer:
         calls.append(C(ints(2, 3, low=1, high=4)))
     return calls
@@ -92,8 +94,11 @@ def binary(integer: bool = True, scalar: bool = True, mixed: bool = True) -> lis
     calls = [C(f32(2, 3, low=0.5), f32(3, low=0.5)), C(f64(2, 1), f64(1, 4)),
              C(f64(), f64(3)), C(f32(0, 3), f32(3)), C(f32(2, 3), f32(4)),
              C(f64(2, 3, low=0.5), f64(2, 3, low=0.5))]
+    calls += [C(f64(3), None), C([1.0, 2.0], f64(2)), C(f64(2), "a"),
+              C(arr([np.nan, np.inf, -np.inf, 1.0], grad=False), arr([1.0, np.inf, 2.0, np.nan])),
+              C(A(np.ones(3, np.float16)), f64(3), known=NO_F16)]
     if scalar:
-        calls += [C(f64(2, 3, low=0.5), 1.5), C(f32(3), 2)]
+        calls += [C(f64(2, 3, low=0.5), 1.5), C(f32(3), 2), C(2.0, f64(3))]
     if integer:
         calls += [C(ints(2, 3, low=1), ints(3, low=1, high=3)), C(f32(3, low=0.5), ints(3, low=1))]
     if mixed:
@@ -103,14 +108,21 @@ def binary(integer: bool = True, scalar: bool = True, mixed: bool = True) -> lis
 
 def comparison() -> list[Call]:
     return [C(f32(2, 3), f32(3)), C(f64(2, 1), f64(1, 4)), C(f64(2, 3), 0.5),
-            C(ints(3), ints(3)), C(f32(2, 3), f32(4)), C(f64(), f64(0))]
+            C(ints(3), ints(3)), C(f32(2, 3), f32(4)), C(f64(), f64(0)), C(f64(3), None),
+            C(arr([np.nan, 1.0]), arr([np.nan, np.inf])), C(bools(3), bools(3)), C(f64(3), "a")]
+
+
+DIM_NONE = "minigan's dim=None reduces over every dim (its default), where PyTorch's max, " \
+           "min, median, prod and logsumexp refuse None (sum, mean, amax take it)"
 
 
 def reduction(keep: bool = True, tuple_dims: bool = True, full: bool = True,
-              empty: bool = True, integer: bool = True) -> list[Call]:
+              empty: bool = True, integer: bool = True, none: bool = True) -> list[Call]:
     """A reduction with PyTorch's ``dim`` / ``keepdim``."""
     calls = [C(f32(2, 3), 1), C(f64(2, 3, 4), dim=-1), C(f64(3, 4), 0),
-             C(f64(2, 3), 2), C(f64(2, 3), -3), C(f64(2, 3), "0"), C(f64(), 0), C(f64(), -1)]
+             C(f64(2, 3), 2), C(f64(2, 3), -3), C(f64(2, 3), "0"), C(f64(), 0), C(f64(), -1),
+             C(f64(2, 3), 1.5), C(f64(2, 3), dim=None, known=None if none else DIM_NONE),
+             C(None), C(arr([[1.0, np.nan], [np.inf, 2.0]], grad=False), 1)]
     if full:
         calls += [C(f32(2, 3)), C(f64())]
     if keep:
@@ -127,7 +139,9 @@ def reduction(keep: bool = True, tuple_dims: bool = True, full: bool = True,
 
 def activation() -> list[Call]:
     """An activation (F.*): float32, float64, 0-d, empty, a Python float."""
-    return [C(f32(2, 3)), C(f64(4, 5)), C(f64()), C(f32(0, 3)), C(3.0)]
+    return [C(f32(2, 3)), C(f64(4, 5)), C(f64()), C(f32(0, 3)), C(3.0), C(None),
+            C(arr([np.nan, np.inf, -np.inf, 0.0], grad=False)), C(ints(3)),
+            C(A(np.ones(3, np.float16)), known=NO_F16)]
 
 
 # ---------------------------------------------------------------------------- mg.*
@@ -142,12 +156,13 @@ BINARY_NAMES = ("add sub mul div divide true_divide pow maximum minimum atan2 ar
 COMPARISONS = "eq ne lt le gt ge".split()
 #: reductions over ``dim`` with ``keepdim``: name -> options of ``reduction()``
 REDUCTIONS = {
-    "sum": {}, "mean": {"integer": False}, "prod": {"tuple_dims": False},
-    "amax": {}, "amin": {}, "logsumexp": {"full": False, "integer": False},
+    "sum": {}, "mean": {"integer": False}, "prod": {"tuple_dims": False, "none": False},
+    "amax": {}, "amin": {}, "logsumexp": {"full": False, "integer": False, "none": False},
     "std": {"integer": False}, "var": {"integer": False},
     "any": {}, "all": {}, "argmax": {"tuple_dims": False}, "argmin": {"tuple_dims": False},
-    "max": {"tuple_dims": False, "empty": False}, "min": {"tuple_dims": False, "empty": False},
-    "median": {"tuple_dims": False, "empty": False},
+    "max": {"tuple_dims": False, "empty": False, "none": False},
+    "min": {"tuple_dims": False, "empty": False, "none": False},
+    "median": {"tuple_dims": False, "empty": False, "none": False},
     "norm": {"integer": False},
 }
 

@@ -104,6 +104,16 @@ def tensor_arg(x: Any, op: str, name: str = "input"):
     return x
 
 
+def operand(value: Any, op: str, name: str = "other"):
+    """``value`` if it can be an operand of an elementwise op: a Tensor, a Python or NumPy
+    number, or an array (NumPy's or CuPy's); anything else (a string, None, a list) is a
+    DTypeError naming the op, as PyTorch's TypeError."""
+    if isinstance(value, (Tensor, int, float, bool, np.generic, np.ndarray)) \
+            or backend.is_cupy_array(value):
+        return value
+    raise DTypeError(f"{op}: {name} must be a Tensor or a number, got {type(value).__name__}")
+
+
 def float_input(x: Any, op: str, name: str = "input"):
     """``x`` for an op that computes in floating point (exp, sqrt, sigmoid, ...): a floating
     Tensor as it is, an integer or bool one cast to the default float dtype, as PyTorch does

@@ -13,12 +13,16 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, as_tensor
 from ..errors import ArgumentError, DTypeError, ShapeError
-from .args import broadcast_shapes, float_input, numeric_tensor, tensor_arg
+from .args import broadcast_shapes, float_input, numeric_tensor, operand, tensor_arg
 from .reduce import sum_to
 
 
-def _pair(x: Any, y: Any) -> tuple[Tensor, Tensor]:
-    """Both operands as Tensors; scalars and integer tensors take the float one's dtype."""
+def _pair(x: Any, y: Any, op: str = "op") -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors; scalars and integer tensors take the float one's dtype.
+    Operands that are neither tensors, numbers nor arrays are refused naming ``op``."""
+    if type(x) is not Tensor or type(y) is not Tensor:
+        operand(x, op, "input")
+        operand(y, op, "other")
     if isinstance(x, Tensor):
         if not isinstance(y, Tensor):
             y = as_tensor(y, x)
@@ -95,22 +99,22 @@ class Neg(Function):
 
 def add(x: Any, y: Any) -> Tensor:
     """x + y, broadcasting."""
-    return Add()(*_pair(x, y))
+    return Add()(*_pair(x, y, "add"))
 
 
 def sub(x: Any, y: Any) -> Tensor:
     """x - y, broadcasting."""
-    return Sub()(*_pair(x, y))
+    return Sub()(*_pair(x, y, "sub"))
 
 
 def mul(x: Any, y: Any) -> Tensor:
     """x * y, broadcasting."""
-    return Mul()(*_pair(x, y))
+    return Mul()(*_pair(x, y, "mul"))
 
 
 def div(x: Any, y: Any) -> Tensor:
     """x / y, broadcasting (true division; integer inputs give the default float dtype)."""
-    x, y = _pair(x, y)
+    x, y = _pair(x, y, "div")
     if x.data.dtype.kind != "f":
         dtype = backend.get_default_dtype()
         x, y = Tensor._wrap(x.data.astype(dtype)), Tensor._wrap(y.data.astype(dtype))
@@ -176,7 +180,7 @@ def pow(x: Any, exponent: Any) -> Tensor:
                 return _integer_power(x, int(exponent))
             x = float_input(x, "pow")
         return PowScalar(float(exponent))(x)
-    return Pow()(*_pair(x, exponent))
+    return Pow()(*_pair(x, exponent, "pow"))
 
 
 def _integer_power(x: Tensor, exponent: int) -> Tensor:
@@ -343,13 +347,15 @@ class Minimum(_Extremum):
 def maximum(x: Tensor, y: Tensor) -> Tensor:
     """Elementwise max of the tensors x and y, broadcasting (PyTorch takes no Python number
     here: ``clamp(x, min=c)`` is that)."""
-    return Maximum()(*_pair(tensor_arg(x, "maximum"), tensor_arg(y, "maximum", "other")))
+    x, y = tensor_arg(x, "maximum"), tensor_arg(y, "maximum", "other")
+    return Maximum()(*_pair(x, y, "maximum"))
 
 
 def minimum(x: Tensor, y: Tensor) -> Tensor:
     """Elementwise min of the tensors x and y, broadcasting (``clamp(x, max=c)`` for a
     number)."""
-    return Minimum()(*_pair(tensor_arg(x, "minimum"), tensor_arg(y, "minimum", "other")))
+    x, y = tensor_arg(x, "minimum"), tensor_arg(y, "minimum", "other")
+    return Minimum()(*_pair(x, y, "minimum"))
 
 
 class Where(Function):
@@ -371,7 +377,7 @@ class Where(Function):
 
 def where(cond: Any, x: Any, y: Any) -> Tensor:
     """Elementwise ``x if cond else y``, broadcasting all three; no gradient for cond."""
-    x, y = _pair(x, y)
+    x, y = _pair(x, y, "where")
     cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond) \
         if not backend.is_cupy_array(cond) else cond
     cond = backend.to_device(cond, x.device)
@@ -418,7 +424,7 @@ def _compare(op: str):
     name = op.strip("_")
 
     def compare(x: Any, y: Any) -> Tensor:
-        x, y = _pair(x, y)
+        x, y = _pair(x, y, name)
         if x.data.shape != y.data.shape:
             broadcast_shapes(name, x.shape, y.shape)
         return Tensor._wrap(getattr(x.data, op)(y.data))

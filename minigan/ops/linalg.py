@@ -33,7 +33,7 @@ def matmul(a: Any, b: Any) -> Tensor:
 
     A 1-D ``a`` is a row vector and a 1-D ``b`` a column vector; the added dim is removed
     from the result. Leading (batch) dims broadcast."""
-    a, b = _pair(a, b)
+    a, b = _pair(a, b, "matmul")
     if a.data.dtype == np.bool_ or b.data.dtype == np.bool_:
         raise DTypeError(f"matmul: not implemented for bool tensors ({a.dtype} {a.shape} and "
                          f"{b.dtype} {b.shape})")

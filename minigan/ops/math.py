@@ -282,7 +282,7 @@ def _broadcast_pair(x: Any, y: Any, op: str) -> tuple[Tensor, Tensor]:
     for t in (x, y):
         if not isinstance(t, (Tensor, int, float, bool, np.number)):
             raise DTypeError(f"{op}: operands must be tensors or numbers, got {type(t).__name__}")
-    x, y = E._pair(x, y)
+    x, y = E._pair(x, y, op)
     try:
         np.broadcast_shapes(x.shape, y.shape)
     except ValueError:
@@ -367,10 +367,11 @@ def remainder(input: Any, other: Any) -> Tensor:
     return _modular("remainder", Remainder)(input, other)
 
 
-def fmod(input: Any, other: Any) -> Tensor:
-    """C's remainder: ``input - trunc(input / other) * other``, the sign of ``input``.
+def fmod(input: Tensor, other: Any) -> Tensor:
+    """C's remainder: ``input - trunc(input / other) * other``, the sign of ``input``;
+    ``input`` is a tensor (PyTorch has no fmod of a number), ``other`` a tensor or a number.
     Gradients: 1 for input, ``-trunc(input / other)`` for other."""
-    return _modular("fmod", Fmod)(input, other)
+    return _modular("fmod", Fmod)(tensor_arg(input, "fmod"), other)
 
 
 def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
@@ -418,7 +419,8 @@ class Atan2(Function):
 def atan2(input: Any, other: Any) -> Tensor:
     """The angle of the point (other, input), in (-pi, pi]; integers give the default float.
     Both are tensors, as in PyTorch."""
-    x, y = _broadcast_pair(tensor_arg(input, "atan2"), tensor_arg(other, "atan2", "other"), "atan2")
+    x, y = _broadcast_pair(tensor_arg(input, "atan2"), tensor_arg(other, "atan2", "other"),
+                           "atan2")
     return Atan2()(_floating(x, "atan2"), _floating(y, "atan2"))
 
 
@@ -446,7 +448,8 @@ def _float_operands(x: Tensor, y: Tensor, op: str) -> None:
 
 def hypot(input: Any, other: Any) -> Tensor:
     """sqrt(input^2 + other^2) without overflow; floating tensors only (as PyTorch)."""
-    x, y = _broadcast_pair(tensor_arg(input, "hypot"), tensor_arg(other, "hypot", "other"), "hypot")
+    x, y = _broadcast_pair(tensor_arg(input, "hypot"), tensor_arg(other, "hypot", "other"),
+                           "hypot")
     _float_operands(x, y, "hypot")
     return Hypot()(x, y)
 

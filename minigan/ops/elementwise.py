@@ -102,8 +102,15 @@ def add(x: Any, y: Any) -> Tensor:
     return Add()(*_pair(x, y, "add"))
 
 
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, (bool, np.bool_)) or (isinstance(v, Tensor) and v.data.dtype == np.bool_)
+
+
 def sub(x: Any, y: Any) -> Tensor:
-    """x - y, broadcasting."""
+    """x - y, broadcasting (no bool operand, as PyTorch: ``~mask`` inverts a mask)."""
+    if _is_bool(x) or _is_bool(y):
+        raise DTypeError("sub: subtraction with a bool operand is not supported (as PyTorch); "
+                         "use ~mask or logical_not() to invert a mask")
     return Sub()(*_pair(x, y, "sub"))
 
 
@@ -180,7 +187,27 @@ def pow(x: Any, exponent: Any) -> Tensor:
                 return _integer_power(x, int(exponent))
             x = float_input(x, "pow")
         return PowScalar(float(exponent))(x)
-    return Pow()(*_pair(x, exponent, "pow"))
+    if _is_bool(x) and _is_bool(exponent) and isinstance(exponent, Tensor):
+        raise DTypeError("pow: not implemented for two bool tensors (as PyTorch)")
+    x, exponent = _pair(x, exponent, "pow")
+    if x.data.dtype.kind in "iub" and exponent.data.dtype.kind in "iub":
+        broadcast_shapes("pow", x.shape, exponent.shape)
+        return Tensor._wrap(_integer_powers(x.data, exponent.data))  # no gradient: integers
+    return Pow()(x, exponent)
+
+
+def _integer_powers(a, b):
+    """a ** b of integer arrays as PyTorch's kernel: a negative power truncates to 0, except
+    of 1 (1) and -1 (+-1); NumPy refuses negative integer powers."""
+    xp = backend.get_array_module(a)
+    a = a.astype(np.int64) if a.dtype == np.bool_ else a
+    b = b.astype(np.int64) if b.dtype == np.bool_ else b
+    if not (b < 0).any():
+        return a ** b
+    y = a ** xp.maximum(b, 0)
+    odd = (b % 2).astype(bool)
+    negative = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0)).astype(y.dtype)
+    return xp.where(b < 0, negative, y)
 
 
 def _integer_power(x: Tensor, exponent: int) -> Tensor:
@@ -231,7 +258,10 @@ class Abs(Function):
 
     def backward(self, gy):
         x, = self.inputs
-        return gy * Tensor._wrap(backend.get_array_module(x.data).sign(x.data))
+        xp = backend.get_array_module(x.data)  # sign(x), 0 at 0 and at NaN (PyTorch's sgn)
+        sign = xp.greater(x.data, 0).astype(gy.dtype)
+        sign -= xp.less(x.data, 0)
+        return gy * Tensor._wrap(sign)
 
 
 def exp(x: Tensor) -> Tensor:
@@ -312,7 +342,9 @@ clip = clamp
 
 
 class _Extremum(Function):
-    """maximum/minimum: the gradient goes to the winner, half to each on a tie (PyTorch)."""
+    """maximum/minimum: the gradient goes to the winner, half to each on a tie, and (NaN
+    comparing false) to both where one is NaN: PyTorch's formula, grad (1/2 on ties) masked
+    where the input loses."""
     take_first: Any = None
 
     def forward(self, x0, x1):
@@ -321,10 +353,10 @@ class _Extremum(Function):
     def backward(self, gy):
         x0, x1 = self.inputs
         xp = backend.get_array_module(x0.data)
-        first = self.take_first(x0.data, x1.data).astype(gy.dtype)
-        first += (x0.data == x1.data) * gy.dtype.type(0.5)
-        g0 = gy * Tensor._wrap(first) if self.needs_input_grad[0] else None
-        g1 = gy * Tensor._wrap(xp.asarray(1, dtype=gy.dtype) - first) if self.needs_input_grad[1] else None
+        a, b = x0.data, x1.data
+        share = xp.asarray(1, dtype=gy.dtype) - (a == b) * gy.dtype.type(0.5)  # 1/2 on a tie
+        g0 = gy * Tensor._wrap(share * ~self.take_first(b, a)) if self.needs_input_grad[0] else None
+        g1 = gy * Tensor._wrap(share * ~self.take_first(a, b)) if self.needs_input_grad[1] else None
         return _unbroadcast(g0, x0.data.shape), _unbroadcast(g1, x1.data.shape)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
-from ..errors import ArgumentError, DTypeError, ShapeError
+from ..errors import ArgumentError, DimError, DTypeError, ShapeError
 from .args import as_dtype, normalize_axis, numeric_tensor, single_dim, tensor_arg  # noqa: F401
 
 
@@ -137,14 +137,17 @@ def mean(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None
 
 
 class _ReduceExtremum(Function):
-    """max/min over axes: the gradient is shared evenly between tied winners (torch.amax)."""
+    """max/min over axes: the gradient is shared evenly between tied winners (torch.amax);
+    with ``nan_wins`` (torch.max / torch.min of a whole tensor) a NaN result shares it
+    between the NaN entries, as PyTorch's evenly_distribute_backward (amax gives NaN)."""
     reduce_name = ""
+    nan_wins = False
 
     def __init__(self, axes: tuple | None, keepdims: bool) -> None:
         self.axes, self.keepdims = axes, keepdims
 
     def forward(self, x):
-        if x.size == 0:
+        if x.size == 0:  # PyTorch: RuntimeError
             raise ArgumentError(f"{self.reduce_name}: cannot reduce an empty tensor of shape "
                                 f"{x.shape}")
         return getattr(x, self.reduce_name)(axis=self.axes, keepdims=self.keepdims)
@@ -155,7 +158,12 @@ class _ReduceExtremum(Function):
         if not self.keepdims:
             y = y.reshape(_keepdims_shape(x.shape, self.axes))
             gy = gy.reshape(y.shape)
-        winners = (x.data == y).astype(gy.dtype)
+        winners = x.data == y
+        if self.nan_wins:
+            xp = backend.get_array_module(y)
+            if xp.isnan(y).any():
+                winners |= xp.isnan(x.data) & xp.isnan(y)
+        winners = winners.astype(gy.dtype)
         winners /= winners.sum(axis=self.axes, keepdims=True)
         return broadcast_to(gy, x.shape) * Tensor._wrap(winners)
 
@@ -166,6 +174,15 @@ class Max(_ReduceExtremum):
 
 class Min(_ReduceExtremum):
     reduce_name = "min"
+
+
+class MaxAll(Max):
+    """torch.max(x) of a whole tensor (its gradient rule for NaN, see _ReduceExtremum)."""
+    nan_wins = True
+
+
+class MinAll(Min):
+    nan_wins = True
 
 
 def max(x: Tensor, axis: Any = None, keepdims: bool = False, *, dim: Any = None,  # noqa: A001
@@ -188,16 +205,16 @@ def _arg_extremum(op: str, x: Tensor, axis: Any, keepdims: bool, dim: Any,
     numeric_tensor(x, op)
     xp = backend.get_array_module(x.data)
     if axis is None:
-        if x.data.size == 0:
-            raise ArgumentError(f"{op}: cannot take the {op} of an empty tensor of shape "
-                                f"{x.shape}")
+        if x.data.size == 0:  # PyTorch: IndexError
+            raise DimError(f"{op}: cannot take the {op} of an empty tensor of shape "
+                           f"{x.shape}")
         index = xp.asarray(getattr(x.data, op)(), dtype=np.int64)
         return Tensor._wrap(index.reshape((1,) * x.ndim) if keepdims else index)
     d = single_dim(axis, x.ndim, op)
     if x.ndim == 0:
         return Tensor._wrap(xp.zeros((), dtype=np.int64))
     if x.shape[d] == 0:
-        raise ArgumentError(f"{op}: dim {axis} of the input of shape {x.shape} has size 0")
+        raise DimError(f"{op}: dim {axis} of the input of shape {x.shape} has size 0")
     index = getattr(x.data, op)(axis=d, keepdims=keepdims)
     return Tensor._wrap(index.astype(np.int64, copy=False))
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, Tensor
-from ..errors import ArgumentError, DTypeError
+from ..errors import ArgumentError, DimError, DTypeError
 from . import elementwise as E, reduce as R, shape as S
 from .args import dtype_arg, normalize_axis, single_dim, tensor_arg
 from .scan import cumprod
@@ -143,8 +143,10 @@ def _extremum(op: str, cls, input: Tensor, dim: Any, keepdim: bool, axis: Any,
     axes = normalize_axis(dim, input.ndim, op)
     if input.data.size == 0:
         if _reduced_size(input.shape, axes) == 0 or axes is None:
-            raise ArgumentError(f"{op}: cannot reduce over an empty dim of a tensor of shape "
-                                f"{input.shape} (the operation has no identity)")
+            # PyTorch: RuntimeError without a dim, IndexError for an empty dim given
+            kind = ArgumentError if axes is None else DimError
+            raise kind(f"{op}: cannot reduce over an empty dim of a tensor of shape "
+                       f"{input.shape} (the operation has no identity)")
         reduce = getattr(input.data, op[1:])
         return Tensor._wrap(reduce(axis=axes, keepdims=bool(keepdim)))
     return cls(axes, bool(keepdim))(input)

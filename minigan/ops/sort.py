@@ -23,7 +23,7 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ..errors import ArgumentError, DimError, DTypeError
 from . import reduce as R
-from .args import int_arg, single_dim, tensor_arg
+from .args import int_arg, numeric_tensor, single_dim, tensor_arg
 
 # named tuples like torch.return_types.*: fields ``values`` and ``indices``
 sort_result = namedtuple("sort", ["values", "indices"])
@@ -222,14 +222,16 @@ def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor 
     ``max(x, dim, keepdim)``: ``(values, indices)`` of the first largest along ``dim`` (the
     gradient goes to that index); ``max(x, y)``: the elementwise maximum."""
     from .elementwise import maximum
-    return _dispatch("max", max_result, R.Max, maximum, input, dim, keepdim, other, axis, keepdims)
+    return _dispatch("max", max_result, R.MaxAll, maximum, input, dim, keepdim, other, axis,
+                     keepdims)
 
 
 def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None,  # noqa: A001
         axis: Any = None, keepdims: bool = False):
     """``min(x)``, ``min(x, dim, keepdim)`` -> ``(values, indices)``, ``min(x, y)``: as max."""
     from .elementwise import minimum
-    return _dispatch("min", min_result, R.Min, minimum, input, dim, keepdim, other, axis, keepdims)
+    return _dispatch("min", min_result, R.MinAll, minimum, input, dim, keepdim, other, axis,
+                     keepdims)
 
 
 # ============================================================================ median, mode
@@ -242,13 +244,20 @@ class Median(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
         flat = xp.sort(x.reshape(-1))                # NaN last
+        if flat.size == 0 and x.dtype.kind != "f":  # PyTorch's value for no integers at all
+            return xp.asarray(np.iinfo(x.dtype).min, dtype=x.dtype)
         if flat.size == 0 or xp.isnan(flat[-1]):
             return xp.asarray(np.nan, dtype=x.dtype)
         return flat[(flat.size - 1) // 2].copy()
 
     def backward(self, gy):
         x, = self.inputs
-        ties = (x.data == self.output(0).data).astype(gy.dtype)
+        y = self.output(0).data
+        ties = x.data == y
+        xp = backend.get_array_module(y)
+        if xp.isnan(y):  # a NaN median: its gradient goes to the NaN entries, as PyTorch's
+            ties = xp.isnan(x.data)
+        ties = ties.astype(gy.dtype)
         ties /= builtins.max(float(ties.sum()), 1.0)
         return R.broadcast_to(gy, x.shape) * Tensor._wrap(ties)
 
@@ -256,7 +265,7 @@ class Median(Function):
 def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
     """``median(x)``: the lower of the two middle values of all elements (NaN if any is NaN);
     ``median(x, dim, keepdim)``: ``(values, indices)`` along ``dim``."""
-    tensor_arg(input, "median")
+    numeric_tensor(input, "median")  # PyTorch has no median of bools
     if dim is None:
         return Median()(input)
     x = input

@@ -183,6 +183,9 @@ def pow(x: Any, exponent: Any) -> Tensor:
     tensor (a negative power is refused); to a float power it gives the default float."""
     if isinstance(exponent, (int, float, np.number)) and isinstance(x, Tensor):
         if x.data.dtype.kind != "f":
+            if _is_bool(exponent) and x.data.dtype == np.bool_:  # PyTorch: bool ** bool is bool
+                xp = backend.get_array_module(x.data)
+                return Tensor._wrap(x.data.copy() if exponent else xp.ones_like(x.data))
             if isinstance(exponent, (int, np.integer)):
                 return _integer_power(x, int(exponent))
             x = float_input(x, "pow")

@@ -178,6 +178,22 @@ def test_where_with_scalars_and_tensor_condition():
 # ============================================================================ dtype rules
 
 
+def test_python_numbers_where_pytorch_wants_tensors_are_refused():
+    x = mg.ones(3)
+    for fn in (mg.exp, mg.log, mg.sqrt, mg.neg, mg.functional.relu, mg.sin):
+        with pytest.raises(TypeError, match=f"^{fn.__name__}: input must be a Tensor, got float"):
+            fn(3.0)
+    for fn in (mg.maximum, mg.minimum, mg.atan2, mg.hypot):
+        with pytest.raises(TypeError, match=f"^{fn.__name__}: other must be a Tensor, got float"):
+            fn(x, 0.5)
+    for fn in (mg.add, mg.mul, mg.eq, mg.pow):
+        with pytest.raises(TypeError, match=f"^{fn.__name__}: other must be a Tensor or a number, "
+                                            f"got str"):
+            fn(x, "a")
+    with pytest.raises(TypeError, match="sub: subtraction with a bool operand"):
+        mg.tensor([1, 2]) - True
+
+
 def test_python_scalars_keep_the_tensor_dtype():
     for dtype in (np.float32, np.float64):
         x = mg.ones(3, dtype=dtype)

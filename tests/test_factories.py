@@ -131,3 +131,30 @@ def test_factory_errors_name_the_op():
     for fn, error, message in cases:
         with pytest.raises(error, match=message):
             fn()
+
+
+# ---------------------------------------------------------------------------- sizes PyTorch refuses
+
+
+@pytest.mark.parametrize("make", [lambda: mg.zeros(10 ** 12), lambda: mg.ones((10 ** 6, 10 ** 6)),
+                                  lambda: mg.empty(10 ** 12), lambda: mg.randn(10 ** 12),
+                                  lambda: mg.full((10 ** 12,), 1.0)])
+def test_a_size_beyond_memory_is_a_clear_error_before_allocating(make):
+    with pytest.raises(mg.OutOfMemoryError, match=r"^\w+: cannot allocate a tensor of shape "
+                                                  r"\(.*\) and dtype float32 on cpu: it needs "
+                                                  r"4000000000000 bytes \(3\.6 TiB\)"):
+        make()
+    with pytest.raises(MemoryError):  # and it is the built-ins PyTorch users catch
+        make()
+    with pytest.raises(RuntimeError):
+        make()
+
+
+def test_factories_need_a_size_as_torch():
+    for make in (mg.zeros, mg.ones, mg.empty, mg.rand, mg.randn):
+        with pytest.raises(TypeError, match=f"{make.__name__}: missing the size"):
+            make()
+        assert make(()).shape == ()
+    assert mg.zeros(2, dtype=mg.int64).dtype == np.int64 and mg.ones(2, dtype=mg.bool).dtype == bool
+    with pytest.raises(TypeError, match="randn: dtype must be floating"):
+        mg.randn(2, dtype=mg.int64)

@@ -394,6 +394,29 @@ def test_conv_argument_errors():
         nn.Conv1d(3, 4, (3, 3))
 
 
+@pytest.mark.parametrize("build, error", [
+    (lambda: nn.Conv2d(3, 4, 3, groups=2), mg.ArgumentError),
+    (lambda: nn.Conv2d(3, 4, 3, groups=0), mg.ArgumentError),
+    (lambda: nn.Conv2d(3, 4, 3, padding_mode="mirror"), mg.ArgumentError),
+    (lambda: nn.Conv2d(3, 4, 3, padding="full"), mg.ArgumentError),
+    (lambda: nn.Conv1d(3, 4, 3, stride=2, padding="same"), mg.ArgumentError),
+    (lambda: nn.ConvTranspose2d(3, 4, 3, groups=2), mg.ArgumentError),
+    (lambda: nn.Conv2d(3, 4, 3)(mg.randn(2, 5, 8, 8)), mg.ShapeError),
+    (lambda: nn.BatchNorm1d(3)(mg.randn(4, 2)), mg.ShapeError),
+    (lambda: nn.Dropout(1.5), mg.ArgumentError),
+    (lambda: nn.Embedding(5, 3, padding_idx=7), mg.ArgumentError),
+    (lambda: nn.Linear(-1, 4), mg.ArgumentError),
+    (lambda: nn.Linear(3.5, 4), mg.DTypeError),
+    (lambda: nn.Unflatten(3, (2, 2))(mg.randn(2, 4)), mg.DimError),
+    (lambda: nn.Sequential(nn.ReLU())[3], mg.DimError),
+])
+def test_layer_errors_are_minigans_and_name_the_layer(build, error):
+    """Constructors and forwards refuse bad arguments with minigan's errors (each also the
+    built-in PyTorch raises: ValueError for a constructor argument, RuntimeError for a shape)."""
+    with pytest.raises(error, match=r"^[A-Z]\w+: "):
+        build()
+
+
 def test_linear_shape_error_names_op():
     with pytest.raises(ValueError, match="linear"):
         nn.Linear(5, 3)(mg.randn(2, 4))

@@ -230,6 +230,20 @@ def test_layer_norm_like_torch(torch, device, shape, normalized, dtype):
         [x], dtype, device)
 
 
+@pytest.mark.parametrize("shape, normalized", [((0, 3), (3,)), ((2, 0), (0,)), ((0,), (0,)),
+                                               ((2, 0, 3), (0, 3))])
+def test_layer_norm_of_an_empty_tensor_like_torch(torch, shape, normalized):
+    x = mg.zeros(*shape, requires_grad=True)
+    w, b = mg.ones(*normalized, requires_grad=True), mg.zeros(*normalized, requires_grad=True)
+    y = F.layer_norm(x, normalized, w, b)
+    ty = torch.nn.functional.layer_norm(torch.zeros(shape), normalized, torch.ones(normalized),
+                                        torch.zeros(normalized))
+    assert y.shape == tuple(ty.shape) == shape
+    y.sum().backward()
+    assert x.grad.shape == shape and w.grad.shape == b.grad.shape == normalized
+    assert mg.nn.LayerNorm(normalized)(mg.zeros(*shape)).shape == shape
+
+
 def test_layer_norm_errors_name_shapes():
     x = mg.ones(2, 3, 4)
     with pytest.raises(ValueError, match=r"layer_norm: normalized_shape \(3,\) does not match "

@@ -68,6 +68,12 @@ def test_permute_errors():
         mg.ones(2, 3).permute(0, 0)
     with pytest.raises(IndexError, match="transpose: dim 2 is out of range"):
         mg.ones(2, 3).transpose(0, 2)
+    zero_d = mg.ones(())
+    with pytest.raises(TypeError, match=r"permute: missing the dims .* \(\) for a 0-d tensor"):
+        zero_d.permute()  # as PyTorch: permute() takes dims, () for a 0-d tensor
+    with pytest.raises(RuntimeError, match=r"permute: \(0,\) is not a permutation of the 0 dims"):
+        zero_d.permute(0)
+    assert zero_d.permute(()).shape == () and mg.permute(zero_d, ()).shape == ()
 
 
 # ============================================================================ expand / squeeze / unsqueeze

@@ -204,6 +204,11 @@ def _mg_table() -> dict[str, list[Call]]:
     t["topk"] = [C(f32(2, 5), 2), C(f64(4, 5), 3, dim=0),
                  C(f64(2, 5), 2, largest=False), C(f64(2, 5), 6), C(f64(2, 5), -1), C(f64(), 1),
                  C(f64(2, 5), 0)]
+    nan = arr([[np.nan, 1.0, 2.0], [0.5, np.nan, np.nan]], grad=True)  # PyTorch's NaN gradients
+    for name in ("abs", "max", "min", "median"):
+        t[name].append(C(nan))
+    for name in ("maximum", "minimum"):
+        t[name].append(C(nan, arr([[2.0, 1.0, np.nan], [0.5, 0.0, np.nan]], grad=True)))
     t["mode"] = [C(arr([[1, 2, 2], [3, 3, 1]], grad=False)), C(ints(2, 5), 0), C(ints(2, 5), 2)]
     t["logsumexp"] += [C(f64(2, 3))]
     t["median"] += [C(f64(2, 4))]

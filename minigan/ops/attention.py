@@ -34,7 +34,7 @@ from ..reference import attention as reference
 from ..reference.switch import reference_kernels_enabled
 from .linalg import matmul
 from ..errors import ArgumentError, DeviceError, DTypeError, ShapeError
-from .args import as_dtype, float_tensor, single_dim
+from .args import as_dtype, float_tensor, single_dim, tensor_arg
 from .reduce import sum, sum_to
 from .elementwise import exp
 from .shape import clone, reshape, transpose
@@ -150,8 +150,8 @@ def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None, dtype: Any = N
 
     A row that is entirely -inf gives NaN, as ``torch.softmax``.
     """
-    x = float_tensor(as_dtype(x, dtype, "softmax"), "softmax")
-    axis = _one_axis(axis, dim, x.ndim, "softmax")
+    axis = _one_axis(axis, dim, tensor_arg(x, "softmax").ndim, "softmax")  # the dim first,
+    x = float_tensor(as_dtype(x, dtype, "softmax"), "softmax")              # as PyTorch
     if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/attention.py
         return _along(reference.softmax, x, axis)
     return _along(lambda t, a: Softmax(a)(t), x, axis)
@@ -202,8 +202,8 @@ def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None,
                 dtype: Any = None) -> Tensor:
     """log(softmax(x)) along ``axis`` (``dim`` is PyTorch's name), computed stably;
     ``dtype`` casts the input first, as PyTorch's."""
+    axis = _one_axis(axis, dim, tensor_arg(x, "log_softmax").ndim, "log_softmax")
     x = float_tensor(as_dtype(x, dtype, "log_softmax"), "log_softmax")
-    axis = _one_axis(axis, dim, x.ndim, "log_softmax")
     if reference_kernels_enabled():  # mg.use_reference_kernels(): reference/attention.py
         return _along(reference.log_softmax, x, axis)
     return _along(lambda t, a: LogSoftmax(a)(t), x, axis)

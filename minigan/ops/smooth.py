@@ -29,7 +29,7 @@ from ..autograd import Function, Tensor
 from ..errors import ArgumentError
 from . import elementwise as E
 from .activation import sigmoid, tanh
-from .args import float_input, float_tensor, single_dim
+from .args import float_input, float_tensor, numeric_tensor, single_dim
 
 
 def no_inplace(op: str, inplace: Any) -> None:
@@ -379,6 +379,7 @@ class Softsign(Elementwise):
 def softsign(input: Tensor) -> Tensor:
     """x / (1 + |x|), elementwise (an integer tensor gives the default float dtype, as
     PyTorch's)."""
+    numeric_tensor(input, "softsign")  # (PyTorch has no abs of bools)
     return activate(Softsign(), float_input(input, "softsign"), "softsign")
 
 

@@ -222,5 +222,6 @@ def dtype_arg(dtype: Any, op: str, default: Any = None) -> np.dtype:
     except TypeError:
         raise DTypeError(f"{op}: unknown dtype {dtype!r}") from None
     if dt.kind not in "biuf" or (dt.kind == "f" and dt not in (np.float32, np.float64)):
-        raise DTypeError(f"{op}: dtype {dt} is not supported (bool, integers, float32, float64)")
+        raise DTypeError(f"{op}: dtype {dt} is not supported; use float32 or float64 (or bool, "
+                         f"an integer type)")
     return dt

@@ -373,6 +373,9 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *,
     or tensors that broadcast together (the result takes their shape, dtype and device).
     std must be >= 0. As in PyTorch the samples carry no gradient to mean and std."""
     op = "normal"
+    for value, name in ((mean, "mean"), (std, "std")):
+        if not isinstance(value, Tensor):
+            _number(value, op, name)  # a number or a tensor (None or a string: DTypeError)
     tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
     if not tensors:
         if size is None:

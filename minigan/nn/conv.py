@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from .. import functional as F
 from ..autograd import Tensor
 from ..errors import ArgumentError, ShapeError
-from ..ops.args import int_tuple
+from ..ops.args import int_tuple, tensor_arg
 from ..ops.conv import same_padding
 from . import init
 from .linear import empty_parameter
@@ -89,6 +89,7 @@ class _ConvNd(Module):
 
     def _check_input(self, x: Tensor) -> None:
         """A batch, or one unbatched sample as PyTorch allows, with in_channels channels."""
+        tensor_arg(x, type(self).__name__)
         n = self.dims
         layout = "(C, L)" if n == 1 else "(C, H, W)"
         if x.ndim not in (n + 1, n + 2):

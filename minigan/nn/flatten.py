@@ -6,6 +6,7 @@ from typing import Sequence
 from .. import functional as F
 from ..autograd import Tensor
 from ..errors import DimError
+from ..ops.args import tensor_arg
 from .module import Module
 
 
@@ -31,6 +32,7 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = int(dim), tuple(int(n) for n in unflattened_size)
 
     def forward(self, x: Tensor) -> Tensor:
+        tensor_arg(x, "Unflatten")
         dim = self.dim % x.ndim if -x.ndim <= self.dim < x.ndim else None
         if dim is None:
             raise DimError(f"Unflatten: dim {self.dim} is out of range for input of shape {x.shape}")

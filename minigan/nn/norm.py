@@ -9,6 +9,7 @@ import numpy as np
 from .. import backend, functional as F
 from ..autograd import Tensor
 from ..errors import ShapeError
+from ..ops.args import tensor_arg
 from . import init
 from .linear import empty_parameter
 from .module import Module
@@ -71,6 +72,7 @@ class _BatchNorm(Module):
             init.zeros_(self.bias)
 
     def _check_input_dim(self, x: Tensor) -> None:
+        tensor_arg(x, type(self).__name__)
         if x.ndim not in self._allowed_dims:
             wanted = " or ".join(f"{d}D" for d in self._allowed_dims)
             raise ShapeError(f"{type(self).__name__}: expected {wanted} input (got {x.ndim}D "

@@ -413,6 +413,7 @@ class Where(Function):
 def where(cond: Any, x: Any, y: Any) -> Tensor:
     """Elementwise ``x if cond else y``, broadcasting all three; no gradient for cond."""
     x, y = _pair(x, y, "where")
+    operand(cond, "where", "condition")
     cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond) \
         if not backend.is_cupy_array(cond) else cond
     cond = backend.to_device(cond, x.device)

@@ -12,6 +12,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor
 from ..errors import DTypeError, ShapeError
+from .args import tensor_arg
 from .elementwise import _pair
 from .reduce import sum_to
 from .shape import reshape, transpose
@@ -63,7 +64,8 @@ def matmul(a: Any, b: Any) -> Tensor:
 def mm(a: Tensor, b: Tensor) -> Tensor:
     """The product of two matrices (2-D only, as ``torch.mm``; ``matmul`` broadcasts)."""
     for name, t in (("input", a), ("mat2", b)):
-        if not isinstance(t, Tensor) or t.ndim != 2:
+        tensor_arg(t, "mm", name)
+        if t.ndim != 2:
             what = f"shape {t.shape}" if isinstance(t, Tensor) else type(t).__name__
             raise ShapeError(f"mm: {name} must be a 2-D tensor, got {what}")
     return matmul(a, b)

@@ -98,6 +98,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> F.linear(mg.ones(2, 3), mg.ones(4, 3), mg.zeros(4)).shape
     (2, 4)
     """
+    tensor_arg(x, "linear")
+    tensor_arg(weight, "linear", "weight")
     given = [(name, tensor_arg(t, "linear", name)) for name, t in
              (("input", x), ("weight", weight), ("bias", bias)) if t is not None]
     for name, t in given:

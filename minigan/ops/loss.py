@@ -19,7 +19,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function, Tensor, as_tensor
 from ..errors import ArgumentError, DimError, DTypeError, ShapeError
-from .args import int_arg, tensor_arg
+from .args import int_arg, operand, tensor_arg
 from .activation import sigmoid
 from .attention import log_softmax
 from .elementwise import clamp, exp, log
@@ -215,7 +215,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     """
     op = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, op)
-    target = as_tensor(target, input)
+    tensor_arg(input, op)
+    target = as_tensor(operand(target, op, "target"), input)
     weight, pos_weight = _optional(weight, input), _optional(pos_weight, input)
     _check_float(op, input=input, target=target, weight=weight, pos_weight=pos_weight)
     _check_same_shape(op, input, target)
@@ -277,7 +278,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     """
     op = "binary_cross_entropy"
     _check_reduction(reduction, op)
-    target = as_tensor(target, input)
+    tensor_arg(input, op)
+    target = as_tensor(operand(target, op, "target"), input)
     weight = _optional(weight, input)
     _check_float(op, input=input, target=target, weight=weight)
     _check_same_shape(op, input, target)
@@ -622,7 +624,8 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error ``(input - target)^2``, reduced; the shapes must match."""
     op = "mse_loss"
     _check_reduction(reduction, op)
-    target = as_tensor(target, input)
+    tensor_arg(input, op)
+    target = as_tensor(operand(target, op, "target"), input)
     _check_float(op, input=input, target=target)
     _check_same_shape(op, input, target)
     return MSE(reduction)(input, target)

@@ -23,7 +23,7 @@ from .. import backend
 from ..autograd import Function, Tensor, as_tensor
 from ..errors import ArgumentError, DTypeError
 from . import elementwise as E
-from .args import choice, tensor_arg
+from .args import choice, operand, tensor_arg
 from .loss import _check_float, _check_reduction, _check_same_shape, _reduce, _scaled_gy
 from .reduce import sum as _sum
 
@@ -65,7 +65,7 @@ class RegressionLoss(Function):
 def _pair(op: str, input: Tensor, target: Any, reduction: str) -> tuple[Tensor, Tensor]:
     _check_reduction(reduction, op)
     tensor_arg(input, op)
-    target = as_tensor(target, input)
+    target = as_tensor(operand(target, op, "target"), input)
     _check_float(op, input=input, target=target)
     _check_same_shape(op, input, target)
     if input.dtype != target.dtype:

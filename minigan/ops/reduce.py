@@ -74,6 +74,7 @@ class SumTo(Function):
 
 def broadcast_to(x: Tensor, shape: tuple) -> Tensor:
     """x repeated (as a view) to ``shape`` by NumPy's broadcasting rules."""
+    tensor_arg(x, "broadcast_to")
     shape = tuple(shape)
     if x.shape == shape:
         return x

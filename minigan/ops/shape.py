@@ -59,13 +59,14 @@ def _resolve_shape(shape: Sequence[Any], size: int, op: str, source: tuple) -> t
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:
     """x with a new shape of the same size; one entry may be -1. ``view`` is an alias."""
+    tensor_arg(x, "reshape")
     shape = _resolve_shape(_dims(shape), x.data.size, "reshape", x.shape)
     return x if shape == x.shape else Reshape(shape)(x)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims start_dim..end_dim into one."""
-    if x.ndim == 0:
+    if tensor_arg(x, "flatten").ndim == 0:
         single_dim(start_dim, 0, "flatten"), single_dim(end_dim, 0, "flatten")
         return reshape(x, (1,))
     start = single_dim(start_dim, x.ndim, "flatten")
@@ -78,6 +79,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """Split dim ``dim`` into ``sizes`` (one may be -1): the inverse of ``flatten``."""
+    tensor_arg(x, "unflatten")
     d = single_dim(dim, x.ndim, "unflatten")
     if x.ndim == 0:
         raise DimError("unflatten: a 0-d tensor has no dim to unflatten")
@@ -89,6 +91,7 @@ def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     """Drop size-1 dims (all of them, or the given ones; a dim that is not 1 is kept)."""
+    tensor_arg(x, "squeeze")
     if x.ndim == 0:
         normalize_axis(dim, 0, "squeeze")  # only checks dim (0 or -1)
         return x
@@ -101,6 +104,7 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim`` (negative counts from the end of the result)."""
+    tensor_arg(x, "unsqueeze")
     d = int_arg(dim, "unsqueeze", "dim")
     if not -x.ndim - 1 <= d <= x.ndim:
         raise DimError(f"unsqueeze: dim {d} out of range for a tensor with {x.ndim} dims "
@@ -111,6 +115,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 def expand(x: Tensor, *shape: Any) -> Tensor:
     """Broadcast to ``shape`` as PyTorch's expand: -1 keeps a dim as it is."""
+    tensor_arg(x, "expand")
     shape = tuple(int_arg(n, "expand", "size", -1) for n in _dims(shape))
     lead = len(shape) - x.ndim
     if lead < 0:
@@ -144,6 +149,7 @@ class Permute(Function):
 def permute(x: Tensor, *dims: Any) -> Tensor:
     """Reorder the dims: output dim i is input dim ``dims[i]`` (``x.permute(())`` for a 0-d
     tensor; no dims at all is refused, as in PyTorch)."""
+    tensor_arg(x, "permute")
     if not dims:
         raise DTypeError(f"permute: missing the dims (a permutation of the {x.ndim} dims of "
                          f"{x.shape}; () for a 0-d tensor)")
@@ -157,6 +163,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
 
 def transpose(x: Tensor, dim0: int | None = None, dim1: int | None = None) -> Tensor:
     """Swap two dims (PyTorch); with no dims, reverse them all (NumPy's ``.T``)."""
+    tensor_arg(x, "transpose")
     if dim0 is None and dim1 is None:
         return permute(x, tuple(reversed(range(x.ndim))))
     if dim0 is None or dim1 is None:
@@ -171,6 +178,7 @@ def transpose(x: Tensor, dim0: int | None = None, dim1: int | None = None) -> Te
 
 def t(x: Tensor) -> Tensor:
     """The transpose of a matrix; a 0-d or 1-D tensor is returned as it is (PyTorch's rule)."""
+    tensor_arg(x, "t")
     if x.ndim > 2:
         raise DimError(f"t: expects a tensor with <= 2 dims, got one of shape {x.shape}; use "
                        f"transpose(dim0, dim1) or .mT")
@@ -499,6 +507,7 @@ class Split(Function):
 def split(x: Tensor, split_size_or_sections: int | Sequence[int], axis: int = 0, *,
           dim: int | None = None) -> tuple[Tensor, ...]:
     """Split along ``axis`` into chunks of a given size (PyTorch) or a list of sizes."""
+    tensor_arg(x, "split")
     if x.ndim == 0:
         raise DimError("split: a zero-dimensional tensor cannot be split")
     axis = single_dim(dim if dim is not None else axis, x.ndim, "split")

@@ -73,7 +73,6 @@ def arr(values: Any, dtype: Any = np.float64, grad: bool = False) -> A:
 MIXED = "minigan refuses float32 with float64 in one op (no implicit promotion; PyTorch " \
         "promotes to float64)"
 NO_F16 = "float16 is outside minigan's scope (float32/float64)"
-INT_GRAPH = "in-graph integer math on int tensors is outside minigan's scope"
 
 # ---------------------------------------------------------------------------- families
 

@@ -14,8 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from api_calls import (A, C, Call, D, INT_GRAPH, MG, MIXED, activation, arr, bools, f32, f64,
-                       ints)
+from api_calls import A, C, Call, D, MG, activation, arr, bools, f32, f64, ints
 
 # ---------------------------------------------------------------------------- functional
 

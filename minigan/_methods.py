@@ -14,6 +14,7 @@ from .autograd import Tensor, inplace
 from .ops import activation as A, attention as At, elementwise as E, linalg as L, reduce as R
 from .ops import index as I, logic, math as M, rearrange as Re, reductions as Rd, scan, shape as S
 from .ops import sort
+from .ops.args import tensor_arg
 
 
 def _reflected(fn: Callable) -> Callable:
@@ -45,8 +46,9 @@ def _blocks() -> list[dict[str, Callable]]:
         "unsqueeze": S.unsqueeze,
         "expand": S.expand, "expand_as": S.expand_as, "broadcast_to": S.broadcast_to,
         "split": S.split, "clone": S.clone, "contiguous": S.contiguous,
-        "view_as": lambda self, other: S.reshape(self, other.shape),
-        "reshape_as": lambda self, other: S.reshape(self, other.shape),
+        "view_as": lambda self, other: S.reshape(self, tensor_arg(other, "view_as", "other").shape),
+        "reshape_as": lambda self, other: S.reshape(self, tensor_arg(other, "reshape_as",
+                                                                     "other").shape),
     }
     # indexing and rearranging (ops/index.py, ops/rearrange.py)
     indexing = _named(I, "gather scatter scatter_add index_select take_along_dim masked_fill "

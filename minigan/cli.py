@@ -942,8 +942,16 @@ def add_eval_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Redraw a run's pictures, with its diagnostics (minigan/training/diagnostics.py)."""
+    from .errors import CheckpointError
     from .training.diagnostics import plot_run
-    written = plot_run(args.run)
+    from .training.loop import CHECKPOINT_NAME
+    from .training.text2img import Text2ImgTrainer
+    trainer_class = None        # DCGAN-28's curves, unless the run says it is text to image
+    if (Path(args.run) / CHECKPOINT_NAME).is_file():
+        with contextlib.suppress(CheckpointError, OSError):
+            if checkpoint_kind(args.run) == Text2ImgTrainer.CHECKPOINT_KIND:
+                trainer_class = Text2ImgTrainer
+    written = plot_run(args.run, trainer_class)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 

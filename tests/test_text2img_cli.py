@@ -359,3 +359,24 @@ def test_a_run_moved_elsewhere_still_resumes(run, tmp_path, capsys):
     out, _ = ok(capsys, ["train", "text2img", "--resume", moved, "--steps", "5"])
     assert "at step 4 of 5" in out
     assert mg.load(moved / "checkpoint.npz")["step"] == 5
+
+
+def test_plot_redraws_a_text2img_run_with_its_curves(run, tmp_path, capsys, monkeypatch):
+    moved = tmp_path / "copy"
+    shutil.copytree(run, moved)
+    (moved / "losses.png").unlink()
+    drawn = []
+    original = Text2ImgTrainer.write_summary_pictures.__func__
+    monkeypatch.setattr(Text2ImgTrainer, "write_summary_pictures",
+                        classmethod(lambda cls, out: drawn.append(out) or original(cls, out)))
+    out, _ = ok(capsys, ["plot", moved])
+    assert drawn == [moved] and (moved / "losses.png").is_file() and "losses.png" in out
+
+
+def test_digits_train_and_sample_but_eval_says_it_scores_shapes(tmp_path, capsys):
+    ok(capsys, ["train", "text2img", *TINY, "--data", "digits", "--steps", "1",
+                "--out", tmp_path / "digits"])
+    ok(capsys, ["sample", "--checkpoint", tmp_path / "digits", "--prompt", "the digit seven",
+                "--n", "2", "--out", tmp_path / "seven.npy"])
+    assert np.load(tmp_path / "seven.npy").shape == (2, 3, 32, 32)
+    fails(capsys, ["eval", "--checkpoint", tmp_path / "digits"], "'digits'", "'shapes'")

@@ -910,8 +910,9 @@ def add_sample_options(p: argparse.ArgumentParser) -> None:
     text = p.add_argument_group("text to image (a 'text2img' checkpoint needs one of these)")
     which = text.add_mutually_exclusive_group()
     which.add_argument("--prompt", metavar="TEXT", help="The caption to draw, e.g. 'a large "
-                       "red circle in the top left' (--n samples of it, one row of 8 per "
-                       "caption label in the PNG).")
+                       "red circle in the top left': --n samples of it (a PNG shows them in "
+                       "rows of 8, the caption beside the first); a word the model never saw "
+                       "is read as unknown, with a warning.")
     which.add_argument("--prompts", metavar="FILE", help="A text file with one caption a line: "
                        "one image each, in the file's order (blank lines are skipped).")
     which.add_argument("--interpolate", nargs=2, metavar=("A", "B"), help="A row of --steps "

@@ -182,7 +182,7 @@ class Text2ImgConfig(RunConfig):
                                 f"got {self.pretrain_steps}")
         self.pretrain_steps = int(self.pretrain_steps)
         for name in ("lr_g", "lr_d"):
-            check_float(name, getattr(self, name), low=0.0, low_open=True)
+            setattr(self, name, check_float(name, getattr(self, name), low=0.0, low_open=True))
         for name in ("mismatch", "hard_negatives", "p_state"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ArgumentError(f"{option(name)}: must be in [0, 1], got {getattr(self, name)}")

@@ -122,7 +122,7 @@ def stop_after(monkeypatch, step: int) -> None:
 
 def test_resume_is_exact_across_the_two_stages(tmp_path, capsys, monkeypatch):
     args = [*TINY, "--steps", "5", "--pretrain-steps", "2", "--cross-attention", "--magp",
-            "0.1", "--text-encoder", "separate", "--sample-every", "2",
+            "0.1", "--text-encoder", "separate", "--sample-every", "5",
             "--checkpoint-every", "100"]
     ok(capsys, ["train", "text2img", *args, "--out", tmp_path / "straight"])
     parts = tmp_path / "parts"
@@ -348,6 +348,7 @@ def test_train_attributes_writes_where_told(tmp_path, capsys, monkeypatch):
     assert Path(args.out).parts[0] == "runs"
 
 
+@pytest.mark.slow
 def test_eval_scores_with_a_retrained_classifier(run, tmp_path, capsys):
     ok(capsys, ["train", "attributes", "--steps", "2", "--batch-size", "8",
                 "--out", tmp_path / "attr.npz"])

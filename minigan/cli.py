@@ -176,7 +176,8 @@ def add_run_options(p: argparse.ArgumentParser, defaults, what: str) -> None:
     p.add_argument("--batch-size", type=int, metavar="N",
                    help=f"Images per batch (default {defaults.batch_size}).")
     p.add_argument("--lr", type=float, help=f"The learning rate of both networks "
-                   f"(default {defaults.lr:g}).")
+                   f"(default {defaults.lr:g})." if defaults.lr is not None else
+                   "The learning rate of both networks: sets --lr-g and --lr-d.")
     p.add_argument("--device", help="Where to train: cpu (the default), cuda or cuda:N "
                    "(needs CuPy).")
     p.add_argument("--seed", type=int, help=f"The seed of the weights, the noise and the data "
@@ -213,6 +214,18 @@ def _carry_history(run_dir: Path, out: Path) -> None:
             old.unlink()
         for grid in (run_dir / "samples").glob("step_*.png"):
             shutil.copyfile(grid, out / "samples" / grid.name)
+
+
+def _resume_hint(path: Path, trainer_class) -> str:
+    """For a run of another kind: the command that continues it."""
+    try:
+        kind = checkpoint_kind(path)
+    except (MiniganError, OSError):
+        return ""
+    command = RESUME_COMMANDS.get(kind)
+    if kind == trainer_class.CHECKPOINT_KIND or command is None:
+        return ""
+    return f" (continue it with '{command} --resume {path}')"
 
 
 def config_from_args(config_class, args: argparse.Namespace):
@@ -261,8 +274,11 @@ def start_or_resume(trainer_class, args: argparse.Namespace, make_trainer: Calla
             raise CliError(f"--out {out}: already holds another run (checkpoint.npz); pass "
                            f"--overwrite to replace it, or choose another --out")
         with option_errors("--resume"):
-            trainer = trainer_class.from_checkpoint(
-                path, **{**_given(args, RESUMABLE_FIELDS), "out": str(out)})
+            try:
+                trainer = trainer_class.from_checkpoint(
+                    path, **{**_given(args, RESUMABLE_FIELDS), "out": str(out)})
+            except MiniganError as exc:
+                raise CliError(f"--resume: {exc}{_resume_hint(path, trainer_class)}") from None
         c = trainer.config
         if args.steps is not None and args.steps < trainer.step:
             raise CliError(f"--steps: {args.steps} is below the step the run has reached "
@@ -410,6 +426,166 @@ def add_train_classifier_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="Replace --out if it exists.")
 
 
+# ---------------------------------------------------------------------------- train text2img
+
+
+# Measured wall time of ``minigan train text2img --quick`` (see its --help).
+QUICK_MEASURED = "about 3 minutes"
+
+
+def text2img_args(args: argparse.Namespace) -> argparse.Namespace:
+    """``train text2img``'s own checks, and ``--quick``'s settings filled in under the options
+    given beside it (so ``--quick --steps 300`` is the quick run, 300 steps long)."""
+    from .training.text2img import QUICK_SETTINGS
+    if args.resume and args.quick:
+        raise CliError("--quick starts a new short run; drop it with --resume (a resumed run "
+                       "keeps its own settings)")
+    if args.lr is not None and (args.lr_g is not None or args.lr_d is not None):
+        raise CliError("--lr sets both networks' learning rate; give either --lr or "
+                       "--lr-g / --lr-d")
+    if args.quick:
+        for name, value in QUICK_SETTINGS.items():
+            if getattr(args, name, None) is None:
+                setattr(args, name, value)
+    return args
+
+
+def cmd_train_text2img(args: argparse.Namespace) -> int:
+    """Train the text-to-image GAN (a new run, ``--quick``, or ``--resume DIR``)."""
+    from .training.text2img import Text2ImgTrainer
+    trainer = start_or_resume(Text2ImgTrainer, text2img_args(args))
+    if trainer is None:
+        return 0
+    c = trainer.config
+    if trainer.step == 0:
+        stages = (f"{c.pretrain_steps} unconditional steps (stage 1), then "
+                  f"{c.steps - c.pretrain_steps} with text" if c.pretrain_steps else
+                  f"{c.steps} steps")
+        print(f"training text to image{' (--quick)' if args.quick else ''} on {c.data}: "
+              f"{stages}, batch {c.batch_size}, {c.loss} loss, lr G {c.lr_g:g} D {c.lr_d:g}, "
+              f"cross-attention {'on' if c.cross_attention else 'off'}, device {c.device}; "
+              f"writing to {c.out}/")
+    return run_training(trainer, args)
+
+
+def _flag(p: argparse.ArgumentParser, name: str, text: str) -> None:
+    p.add_argument(name, action=argparse.BooleanOptionalAction, default=None, help=text)
+
+
+def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
+    """``minigan train text2img``'s options: the shared run options and the model's own."""
+    from .data.shapes import HELD_OUT_PAIRS
+    from .training.text2img import (DATA_SETS, LOSSES, QUICK_SETTINGS, TEXT_ENCODERS,
+                                    Text2ImgConfig)
+    from .models.text2img import MATCHING
+    from .models.text_encoder import POOLS
+    d = Text2ImgConfig()
+    add_run_options(p, d, "text2img")
+    quick = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in QUICK_SETTINGS.items())
+    p.add_argument("--quick", action="store_true", help=f"A short run that shows the idea "
+                   f"({QUICK_MEASURED} on 2 CPU cores, measured): {quick}; options given "
+                   f"beside it override these.")
+    held = ", ".join(f"{c} {s}" for c, s in HELD_OUT_PAIRS)
+    p.add_argument("--data", choices=DATA_SETS, help=f"What to learn: shapes (captioned "
+                   f"coloured shapes drawn on the fly; {held} never seen in training, for the "
+                   f"zero-shot test) or digits (the shipped MNIST digits with captions such "
+                   f"as 'the digit seven'); default {d.data}.")
+    p.add_argument("--pretrain-steps", type=int, metavar="N", help=f"Stage 1: the first N "
+                   f"steps train G and D without text, then stage 2 adds the text pathway "
+                   f"from their weights (default {d.pretrain_steps}).")
+    p.add_argument("--lr-g", type=float, help=f"G's learning rate (default {d.lr_g:g}).")
+    p.add_argument("--lr-d", type=float, help=f"D's (and its text encoder's) learning rate "
+                   f"(default {d.lr_d:g}).")
+    p.add_argument("--betas", type=float, nargs=2, metavar=("B1", "B2"),
+                   help=f"Adam's betas (default {d.betas[0]:g} {d.betas[1]:g}).")
+    p.add_argument("--loss", choices=LOSSES, help=f"The GAN loss (default {d.loss}).")
+    p.add_argument("--z-dim", type=int, metavar="N", help=f"Noise size (default {d.z_dim}).")
+    p.add_argument("--text-dim", type=int, metavar="N", help=f"The text encoder's width and "
+                   f"the sentence vector's size (default {d.text_dim}).")
+    p.add_argument("--text-layers", type=int, metavar="N", help=f"Transformer layers of the "
+                   f"text encoder (default {d.text_layers}).")
+    p.add_argument("--text-heads", type=int, metavar="N", help=f"Attention heads of the text "
+                   f"encoder (default {d.text_heads}).")
+    p.add_argument("--text-ff", type=int, metavar="N", help=f"The text encoder's feed-forward "
+                   f"width (default {d.text_ff}).")
+    p.add_argument("--pool", choices=POOLS, help=f"The sentence vector: the mean of the word "
+                   f"states or a learned cls token's (default {d.pool}).")
+    p.add_argument("--text-encoder", choices=TEXT_ENCODERS, help=f"Shared: one encoder "
+                   f"trained by D, read by G without gradient; separate: G has its own "
+                   f"(default {d.text_encoder}).")
+    p.add_argument("--ngf", type=int, metavar="N", help=f"G's width (default {d.ngf}).")
+    p.add_argument("--ndf", type=int, metavar="N", help=f"D's width (default {d.ndf}).")
+    p.add_argument("--d-features", type=int, metavar="N", help=f"D's feature size "
+                   f"(default {d.d_features}).")
+    _flag(p, "--cross-attention", f"Cross-attention from G's 8x8 and 16x16 features to the "
+          f"word states (default {'on' if d.cross_attention else 'off'}).")
+    p.add_argument("--attention-heads", type=int, metavar="N", help=f"Heads of G's "
+                   f"cross-attention (default {d.attention_heads}).")
+    p.add_argument("--matching", choices=MATCHING, help=f"How D matches image and text "
+                   f"(default {d.matching}).")
+    p.add_argument("--mismatch", type=float, metavar="W", help=f"The weight of (real image, "
+                   f"wrong caption) pairs in D's loss, in [0, 1] (default {d.mismatch:g}).")
+    p.add_argument("--hard-negatives", type=float, metavar="P", help=f"The share of wrong "
+                   f"captions that are the true one with one attribute changed "
+                   f"(default {d.hard_negatives:g}).")
+    p.add_argument("--magp", type=float, metavar="K", help=f"The weight of DF-GAN's "
+                   f"matching-aware gradient penalty (default {d.magp:g}: off).")
+    p.add_argument("--magp-power", type=float, metavar="P", help=f"MA-GP's exponent "
+                   f"(default {d.magp_power:g}).")
+    p.add_argument("--diversity", type=float, metavar="LAMBDA", help=f"The weight of the "
+                   f"mode-seeking term that makes G's images follow the noise (default "
+                   f"{d.diversity:g}; 0 turns it off).")
+    p.add_argument("--ema-bn-batches", type=int, metavar="N", help=f"Batches that re-estimate "
+                   f"the EMA generator's BatchNorm statistics before it samples "
+                   f"(default {d.ema_bn_batches}).")
+    p.add_argument("--p-state", type=float, metavar="P", help=f"The probability that a "
+                   f"training caption states the size, the colour and the position, each "
+                   f"(default {d.p_state:g}).")
+
+
+# ---------------------------------------------------------------------------- train attributes
+
+
+def cmd_train_attributes(args: argparse.Namespace) -> int:
+    """Retrain the attribute classifier that scores text-to-image checkpoints (into runs/)."""
+    from .training.attributes import train_attribute_classifier
+    from .training.options import check_float, check_int
+    with option_errors("--steps"):
+        for name in ("steps", "batch_size"):
+            check_int(name, getattr(args, name), 1)
+        check_int("seed", args.seed, 0)
+        check_float("lr", args.lr, low=0.0, low_open=True)
+    with option_errors("--device"):
+        device = backend.normalize_device(args.device)
+    out = check_file_path(args.out, "--out", overwrite=args.overwrite)
+    make_folder(out.parent, "--out")
+    result = train_attribute_classifier(steps=args.steps, batch_size=args.batch_size,
+                                        lr=args.lr, seed=args.seed, device=device, out=out)
+    accuracy = ", ".join(f"{k} {v:.2%}" for k, v in result["accuracy"].items())
+    print(f"accuracy on fresh renders: {accuracy} after {args.steps} steps "
+          f"({result['seconds']:.0f} s); weights written to {out} (use them with: minigan "
+          f"eval --checkpoint RUN --classifier {out})")
+    return 0
+
+
+def add_train_attributes_options(p: argparse.ArgumentParser) -> None:
+    from .training.attributes import DEFAULT_OUT
+    p.add_argument("--steps", type=int, default=1500, metavar="N",
+                   help="Training steps, each on fresh renders (default 1500).")
+    p.add_argument("--batch-size", type=int, default=128, metavar="N",
+                   help="Images per step (default 128).")
+    p.add_argument("--lr", type=float, default=2e-3, help="Adam's learning rate, decayed by a "
+                   "cosine (default 2e-3).")
+    p.add_argument("--seed", type=int, default=0, help="The seed of the weights and the "
+                   "renders (default 0).")
+    p.add_argument("--device", default="cpu", help="Where to train: cpu (the default), cuda "
+                   "or cuda:N.")
+    p.add_argument("--out", metavar="PATH", default=str(DEFAULT_OUT),
+                   help=f"Where to write the weights (default {DEFAULT_OUT}; the shipped file "
+                   f"is never replaced).")
+    p.add_argument("--overwrite", action="store_true", help="Replace --out if it exists.")
+
+
 # ---------------------------------------------------------------------------- sample / eval
 
 
@@ -432,6 +608,31 @@ def load_generator(path: str, device: str):
 
 
 MAX_SAMPLES = {".png": 10_000, ".npy": 100_000}
+TEXT_OPTIONS = ("prompt", "prompts", "interpolate")
+KIND_NAMES = {"dcgan28": "DCGAN-28, digits without text", "text2img": "text to image"}
+RESUME_COMMANDS = {"dcgan28": "minigan train", "text2img": "minigan train text2img"}
+
+
+def checkpoint_kind(path: str | Path) -> str | None:
+    """The kind a checkpoint file (or a run folder's checkpoint.npz) says it holds; errors as
+    :func:`minigan.training.checkpoint.load_checkpoint`'s (missing, not a checkpoint)."""
+    from .errors import CheckpointError
+    from .serialization import load
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.npz"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    state = load(path)
+    return state.get("kind") if isinstance(state, dict) else None
+
+
+def wrong_kind(path, found: str | None, wanted: str, option: str) -> CliError:
+    """The one-line error for a checkpoint of another kind, naming the path and both kinds."""
+    what = f"a {found!r} ({KIND_NAMES[found]}) checkpoint" if found in KIND_NAMES else \
+        (f"a {found!r} checkpoint" if found else "not a training checkpoint")
+    return CliError(f"{option} {path}: {what}; this needs a {wanted!r} ({KIND_NAMES[wanted]}) "
+                    f"checkpoint")
 
 
 def check_sample_options(args: argparse.Namespace) -> tuple[Path, str]:
@@ -442,24 +643,37 @@ def check_sample_options(args: argparse.Namespace) -> tuple[Path, str]:
     suffix = out.suffix.lower()
     if suffix not in MAX_SAMPLES:
         raise CliError(f"--out {out}: must end in .png (a grid) or .npy (the images)")
-    if not 1 <= args.n <= MAX_SAMPLES[suffix]:
+    if args.n is not None and not 1 <= args.n <= MAX_SAMPLES[suffix]:
         raise CliError(f"--n: must be in [1, {MAX_SAMPLES[suffix]}] for a {suffix} file, "
                        f"got {args.n}")
     if args.seed < 0:
         raise CliError(f"--seed: must be >= 0, got {args.seed}")
+    if args.truncation is not None and not args.truncation > 0:
+        raise CliError(f"--truncation: must be > 0, got {args.truncation:g}")
+    if args.steps is not None and args.interpolate is None:
+        raise CliError("--steps: the number of images of an --interpolate row; give "
+                       "--interpolate A B (or drop --steps)")
+    if args.n is not None and (args.prompts is not None or args.interpolate is not None):
+        which = "--prompts draws one image per caption" if args.prompts is not None else \
+            "--interpolate draws --steps images"
+        raise CliError(f"--n: {which}; drop --n")
     with option_errors("--device"):
         device = backend.normalize_device(args.device)
     return check_file_path(out, "--out"), device
 
 
-def write_samples(images_nchw, out: Path) -> None:
-    """Write float32 images in [-1, 1] as a .npy array or a PNG grid (by ``out``'s suffix)."""
+def write_samples(images_nchw, out: Path, labels: Sequence[str] | None = None,
+                  ncol: int | None = None) -> None:
+    """Write float32 images in [-1, 1] as a .npy array or a PNG grid (by ``out``'s suffix);
+    ``labels``: one per row of ``ncol`` images, written beside the rows of the PNG."""
     import numpy as np
     from . import images
     make_folder(out.parent, "--out")
     with option_errors("--out"):
         if out.suffix.lower() == ".npy":
-            np.save(out, images_nchw)
+            np.save(out, np.asarray(images_nchw, np.float32))
+        elif labels is not None:
+            images.save_labelled_grid(images_nchw, labels, out, ncol=ncol)
         else:
             images.save_grid(images_nchw, out)
 
@@ -468,40 +682,157 @@ def cmd_sample(args: argparse.Namespace) -> int:
     """Draw images from a checkpoint into a PNG grid or a .npy array."""
     import numpy as np
     from .autograd import Tensor, no_grad
+    from .training.text2img import truncated_normal
     out, device = check_sample_options(args)
     with option_errors("--checkpoint"):
+        kind = checkpoint_kind(args.checkpoint)
+    text = [f"--{name}" for name in TEXT_OPTIONS if getattr(args, name) is not None]
+    if kind == "text2img":
+        return sample_text2img(args, out, device)
+    if text and kind == "dcgan28":
+        raise CliError(f"{text[0]}: --checkpoint {args.checkpoint} is a 'dcgan28' "
+                       f"({KIND_NAMES['dcgan28']}) checkpoint; prompts need a 'text2img' "
+                       f"({KIND_NAMES['text2img']}) checkpoint")
+    with option_errors("--checkpoint"):
         generator, step = load_generator(args.checkpoint, device)
-    z = np.random.default_rng(args.seed).standard_normal((args.n, generator.z_dim)).astype(np.float32)
+    n = 64 if args.n is None else args.n
+    z = truncated_normal(np.random.default_rng(args.seed), (n, generator.z_dim), args.truncation)
     with no_grad():
         fakes = np.concatenate([backend.as_numpy(generator(Tensor(z[i:i + 500], device=device)).data)
-                                for i in range(0, args.n, 500)]).astype(np.float32)
+                                for i in range(0, n, 500)]).astype(np.float32)
     write_samples(fakes, out)
-    print(f"wrote {args.n} samples (step {step}) to {out}")
+    print(f"wrote {n} samples (step {step}) to {out}")
+    return 0
+
+
+@contextlib.contextmanager
+def prompt_warnings() -> Iterator[None]:
+    """Warnings about unknown words in prompts as one line each on stderr (each once)."""
+    import warnings
+    from .data.tokenizer import UnknownWordWarning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnknownWordWarning)
+        try:
+            yield
+        finally:
+            seen = set()
+            for w in caught:
+                if issubclass(w.category, UnknownWordWarning) and str(w.message) not in seen:
+                    seen.add(str(w.message))
+                    print(f"minigan: warning: {w.message}", file=sys.stderr)
+                elif not issubclass(w.category, UnknownWordWarning):
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+def read_prompts(path: str) -> list[str]:
+    """The captions of a --prompts file: one a line, in order; blank lines are skipped."""
+    file = _path(path, "--prompts")
+    if file.is_dir():
+        raise CliError(f"--prompts {file}: is a folder; give a text file with one caption "
+                       f"a line")
+    with option_errors("--prompts"):
+        lines = file.read_text(encoding="utf-8").splitlines()
+    prompts = [line.strip() for line in lines if line.strip()]
+    if not prompts:
+        raise CliError(f"--prompts {file}: holds no caption (one a line)")
+    return prompts
+
+
+def load_text2img(path: str, device: str, option: str = "--checkpoint"):
+    """The trainer of a text2img checkpoint, on ``device`` (for sampling and scoring)."""
+    from .training.text2img import Text2ImgTrainer
+    with option_errors(option):
+        return Text2ImgTrainer.from_checkpoint(path, device=device)
+
+
+def sample_text2img(args: argparse.Namespace, out: Path, device: str) -> int:
+    """``minigan sample`` on a text2img checkpoint: --prompt (N samples), --prompts FILE (one
+    each) or --interpolate A B (a row of --steps images); noise fixed by --seed, truncated
+    by --truncation."""
+    import numpy as np
+    if args.prompt is None and args.prompts is None and args.interpolate is None:
+        raise CliError(f"--checkpoint {args.checkpoint}: a 'text2img' "
+                       f"({KIND_NAMES['text2img']}) checkpoint draws from text: give --prompt "
+                       f"TEXT, --prompts FILE or --interpolate A B (sampling without text "
+                       f"needs a 'dcgan28' ({KIND_NAMES['dcgan28']}) checkpoint)")
+    prompts = read_prompts(args.prompts) if args.prompts is not None else None
+    trainer = load_text2img(args.checkpoint, device)
+    labels = ncol = None
+    with prompt_warnings(), option_errors("--prompt"):
+        if args.interpolate is not None:
+            steps = 8 if args.steps is None else args.steps
+            z = trainer.noise(1, seed=args.seed, truncation=args.truncation)
+            start, end = args.interpolate
+            with option_errors("--interpolate"):
+                images = backend.as_numpy(trainer.interpolate(start, end, steps, z).data)
+            labels, ncol = [f"{start} -> {end}"], steps
+            what = f"a row of {steps} images from {start!r} to {end!r}"
+        else:
+            if prompts is None:
+                trainer.tokenizer.encode_prompts([args.prompt])   # warn once, refuse early
+                n = 64 if args.n is None else args.n
+                prompts = [args.prompt] * n
+                ncol = min(8, n)
+                labels = [args.prompt] + [""] * ((n - 1) // ncol)
+                what = f"{n} samples of {args.prompt!r}"
+            else:
+                with option_errors("--prompts"):
+                    trainer.tokenizer.encode_prompts(prompts)
+                labels, ncol = prompts, 1
+                what = f"{len(prompts)} samples, one per caption of {args.prompts}"
+            z = trainer.noise(len(prompts), seed=args.seed, truncation=args.truncation)
+            images = np.concatenate([
+                backend.as_numpy(trainer.sample(prompts[i:i + 500], z[i:i + 500]).data)
+                for i in range(0, len(prompts), 500)])
+    write_samples(images.astype(np.float32), out, labels, ncol)
+    trunc = "" if args.truncation is None else f", noise truncated at {args.truncation:g}"
+    print(f"wrote {what} (step {trainer.step}, seed {args.seed}{trunc}) to {out}")
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Score a checkpoint's samples against the held-out digits."""
-    from .data import load_mnist
-    from .metrics import evaluate_generator, evaluate_images
-    from .models.classifier import WEIGHTS_PATH, load_classifier
-    if not 10 <= args.n <= 100_000:
+    """Score a checkpoint: DCGAN-28's against the held-out digits, text to image's with the
+    attribute classifier."""
+    if args.n is not None and not 10 <= args.n <= 100_000:
         raise CliError(f"--n: must be in [10, 100000] (a covariance needs samples), got {args.n}")
     if args.seed < 0:
         raise CliError(f"--seed: must be >= 0, got {args.seed}")
     with option_errors("--device"):
         device = backend.normalize_device(args.device)
     with option_errors("--checkpoint"):
+        kind = checkpoint_kind(args.checkpoint)
+    if kind == "text2img":
+        return eval_text2img(args, device)
+    return eval_dcgan(args, device)
+
+
+def eval_dcgan(args: argparse.Namespace, device: str) -> int:
+    """Score a DCGAN-28 checkpoint's samples against the held-out digits."""
+    import json
+    from .data import load_mnist
+    from .metrics import evaluate_generator, evaluate_images
+    from .models.classifier import WEIGHTS_PATH, load_classifier
+    n = 1000 if args.n is None else args.n
+    with option_errors("--checkpoint"):
         generator, step = load_generator(args.checkpoint, device)
     with option_errors("--classifier"):
         classifier = load_classifier(args.classifier, device=device)
     real = load_mnist(split="test").images
-    scores = evaluate_generator(generator, n=args.n, seed=args.seed, device=device,
+    scores = evaluate_generator(generator, n=n, seed=args.seed, device=device,
                                 classifier=classifier, real=real)
     train = load_mnist(split="train").images  # sorted by digit: take every k-th image
-    reference = evaluate_images(train[::max(1, len(train) // args.n)][:args.n], real, classifier)
+    reference = evaluate_images(train[::max(1, len(train) // n)][:n], real, classifier)
+    if args.json:
+        print(json.dumps({"checkpoint": str(args.checkpoint), "kind": "dcgan28", "step": step,
+                          "n": n, "seed": args.seed, "frechet": float(scores.frechet),
+                          "confidence": float(scores.confidence),
+                          "coverage": float(scores.coverage),
+                          "histogram": [int(c) for c in scores.histogram],
+                          "real": {"frechet": float(reference.frechet),
+                                   "confidence": float(reference.confidence)}}))
+        return 0
     hist = " ".join(f"{d}:{c}" for d, c in enumerate(scores.histogram))
-    print(f"checkpoint        {args.checkpoint} (step {step}), {args.n} samples, seed {args.seed}")
+    print(f"checkpoint        {args.checkpoint} (step {step}), {n} samples, seed {args.seed}")
     print(f"classifier        {args.classifier or WEIGHTS_PATH}"
           f"{'' if args.classifier else ' (shipped)'}")
     print(f"Frechet distance  {scores.frechet:.3f}   (to the 1000 held-out digits; "
@@ -512,27 +843,98 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def eval_text2img(args: argparse.Namespace, device: str) -> int:
+    """The attribute table of a text2img checkpoint (shapes): each attribute and whole
+    captions on seen and held-out colour-shape pairs, diversity, variety."""
+    import json
+    import time
+    import numpy as np
+    from .models.attributes import (WEIGHTS_PATH, evaluate_text2img,
+                                    load_attribute_classifier)
+    trainer = load_text2img(args.checkpoint, device)
+    if trainer.config.data != "shapes":
+        raise CliError(f"--checkpoint {args.checkpoint}: trained on {trainer.config.data!r}; "
+                       f"the attribute classifier scores checkpoints trained on 'shapes'")
+    with option_errors("--classifier"):
+        classifier = load_attribute_classifier(args.classifier, device=device)
+    n = 500 if args.n is None else args.n
+
+    def sample(prompts, z):
+        return np.concatenate([
+            backend.as_numpy(trainer.sample(list(prompts[i:i + 500]), z[i:i + 500]).data)
+            for i in range(0, len(prompts), 500)])
+    t0 = time.perf_counter()
+    result = evaluate_text2img(sample, classifier, trainer.config.z_dim, n=n, seed=args.seed,
+                               p_state=trainer.config.p_state)
+    seconds = time.perf_counter() - t0
+    if args.json:
+        print(json.dumps({"checkpoint": str(args.checkpoint), "kind": "text2img",
+                          "step": trainer.step, "n": n, "seed": args.seed, **result}))
+        return 0
+    from .data.shapes import ATTRIBUTES
+    fmt = lambda v: "   -  " if v is None else f"{v:6.3f}"  # noqa: E731
+    print(f"checkpoint  {args.checkpoint} (step {trainer.step} of {trainer.config.steps}), "
+          f"{n} captions each, seed {args.seed} ({seconds:.0f} s)")
+    print(f"classifier  {args.classifier or WEIGHTS_PATH}"
+          f"{'' if args.classifier else ' (shipped)'}")
+    print(f"{'accuracy':22s}" + "".join(f"{name:>10s}" for name in (*ATTRIBUTES, "caption")))
+    for key, label in (("seen", "seen combinations"), ("heldout", "held-out pairs")):
+        scores = result[key]
+        print(f"{label:22s}" + "".join(f"{fmt(scores[name]):>10s}"
+                                       for name in (*ATTRIBUTES, "caption")))
+    print(f"diversity ratio       {result['diversity']:.3f}   (mean pairwise distance of a "
+          f"prompt's samples over real renders'; 1 = as varied as the data)")
+    print(f"variety (distinct values over 8 samples of a partial caption; generated / real):")
+    print(f"{'':22s}" + "".join(f"{name:>12s}" for name in ATTRIBUTES))
+    for prompt, counts in result["variety"].items():
+        real = result["variety_real"][prompt]
+        print(f"  {prompt:20s}" + "".join(f"{counts[a]:5.2f} /{real[a]:5.2f}"
+                                          for a in ATTRIBUTES))
+    return 0
+
+
 def add_sample_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, metavar="PATH", help="A checkpoint file, or "
-                   "a run folder holding checkpoint.npz.")
-    p.add_argument("--n", type=int, default=64, help="How many images to draw (default 64).")
+                   "a run folder holding checkpoint.npz (DCGAN-28 or text to image).")
+    p.add_argument("--n", type=int, help="How many images to draw (default 64; with --prompt: "
+                   "samples of that caption).")
     p.add_argument("--seed", type=int, default=0, help="The seed of the noise (default 0).")
     p.add_argument("--out", default="samples.png", metavar="PATH", help="A .png file (a grid) "
-                   "or a .npy file (float32 (N, 1, 28, 28) in [-1, 1]); default samples.png.")
+                   "or a .npy file (float32 (N, 1, 28, 28) for DCGAN-28, (N, 3, 32, 32) for "
+                   "text to image, in [-1, 1]); default samples.png.")
     p.add_argument("--device", default="cpu", help="Where to run: cpu (the default), cuda or "
                    "cuda:N.")
+    p.add_argument("--truncation", type=float, metavar="T", help="Truncated noise: every "
+                   "entry with |z| > T is drawn again, so images are more typical and less "
+                   "varied (default: plain N(0, 1) noise).")
+    text = p.add_argument_group("text to image (a 'text2img' checkpoint needs one of these)")
+    which = text.add_mutually_exclusive_group()
+    which.add_argument("--prompt", metavar="TEXT", help="The caption to draw, e.g. 'a large "
+                       "red circle in the top left' (--n samples of it, one row of 8 per "
+                       "caption label in the PNG).")
+    which.add_argument("--prompts", metavar="FILE", help="A text file with one caption a line: "
+                       "one image each, in the file's order (blank lines are skipped).")
+    which.add_argument("--interpolate", nargs=2, metavar=("A", "B"), help="A row of --steps "
+                       "images morphing from caption A to caption B with one fixed noise (the "
+                       "sentence vectors blended linearly; the word states too when A and B "
+                       "have as many words, else each image takes the nearer caption's).")
+    text.add_argument("--steps", type=int, metavar="N", help="With --interpolate: the "
+                      "images in the row, A and B included (default 8).")
 
 
 def add_eval_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, metavar="PATH", help="A checkpoint file, or "
-                   "a run folder holding checkpoint.npz.")
-    p.add_argument("--n", type=int, default=1000, help="How many generated images to score "
-                   "(default 1000).")
+                   "a run folder holding checkpoint.npz (DCGAN-28 or text to image).")
+    p.add_argument("--n", type=int, help="How many generated images to score (default 1000; "
+                   "text to image: captions of seen and of held-out pairs each, default 500).")
     p.add_argument("--seed", type=int, default=0, help="The seed of the noise (default 0).")
     p.add_argument("--device", default="cpu", help="Where to run: cpu (the default), cuda or "
                    "cuda:N.")
     p.add_argument("--classifier", metavar="PATH", help="Classifier weights to score with, "
-                   "e.g. from 'minigan train classifier' (default: the shipped ones).")
+                   "e.g. from 'minigan train classifier' (DCGAN-28) or 'minigan train "
+                   "attributes' (text to image); default: the shipped ones.")
+    p.add_argument("--json", action="store_true", help="Print the scores as one JSON object "
+                   "instead of the table.")
 
 
 # ---------------------------------------------------------------------------- plot
@@ -540,8 +942,16 @@ def add_eval_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Redraw a run's pictures, with its diagnostics (minigan/training/diagnostics.py)."""
+    from .errors import CheckpointError
     from .training.diagnostics import plot_run
-    written = plot_run(args.run)
+    from .training.loop import CHECKPOINT_NAME
+    from .training.text2img import Text2ImgTrainer
+    trainer_class = None        # DCGAN-28's curves, unless the run says it is text to image
+    if (Path(args.run) / CHECKPOINT_NAME).is_file():
+        with contextlib.suppress(CheckpointError, OSError):
+            if checkpoint_kind(args.run) == Text2ImgTrainer.CHECKPOINT_KIND:
+                trainer_class = Text2ImgTrainer
+    written = plot_run(args.run, trainer_class)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -651,9 +1061,11 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
              lambda p: None, cmd_info),
     "train": ("Train DCGAN-28 on MNIST (the main job); 'train classifier' trains the "
               "evaluator's classifier.", add_train_options, cmd_train),
-    "sample": ("Draw digits from a checkpoint into a PNG grid or a .npy file.",
+    "sample": ("Draw images from a checkpoint into a PNG grid or a .npy file: digits, or "
+               "pictures of captions (--prompt) from a text-to-image checkpoint.",
                add_sample_options, cmd_sample),
-    "eval": ("Score a checkpoint: Frechet distance, confidence and class coverage.",
+    "eval": ("Score a checkpoint: Frechet distance, confidence and class coverage "
+             "(DCGAN-28), or the attribute table (text to image).",
              add_eval_options, cmd_eval),
     "plot": ("Draw a run's losses and diagnostics into PNGs in its folder.",
              add_plot_options, cmd_plot),
@@ -667,6 +1079,12 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
 TRAIN_MODELS: dict[str, tuple[str, Callable, Callable]] = {
     "classifier": ("Train the digit classifier that 'minigan eval' scores with.",
                    add_train_classifier_options, cmd_train_classifier),
+    "text2img": ("Train the text-to-image GAN: a Transformer text encoder conditioning a "
+                 "generator, a matching-aware discriminator, optional unconditional stage 1.",
+                 add_train_text2img_options, cmd_train_text2img),
+    "attributes": ("Retrain the attribute classifier that scores text-to-image checkpoints "
+                   "(written under runs/, never into the package).",
+                   add_train_attributes_options, cmd_train_attributes),
 }
 
 
@@ -686,7 +1104,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "Train DCGAN-28 on MNIST: the samples, log, checkpoint and plots go to --out. "
                 "Ctrl-C stops after the current step and saves a checkpoint (a second Ctrl-C "
                 "stops at once; one during the save waits for it). Another model is trained "
-                "by naming it, anywhere after 'train': 'minigan train classifier --help' "
+                "by naming it, anywhere after 'train': 'minigan train text2img --help' "
                 "lists its options.")
             models = p.add_subparsers(dest="model", metavar="MODEL", title="other models")
             for model, (model_text, add_model_options, run_model) in TRAIN_MODELS.items():

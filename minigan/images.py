@@ -1,5 +1,6 @@
-"""Pictures from training, drawn with Pillow only: sample grids, a stack of grids over time,
-loss curves and heat maps of matrices (no plotting library needed)."""
+"""Pictures from training, drawn with Pillow only: sample grids (also with a label beside each
+row, e.g. the caption its samples were drawn for), a stack of grids over time, loss curves and
+heat maps of matrices (no plotting library needed)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -48,6 +49,36 @@ def save_grid(images, path: str | Path, nrow: int | None = None, scale: int = 2)
     return path
 
 
+def labelled_grid(images, labels: Sequence[str], ncol: int = 8, padding: int = 2,
+                  scale: int = 2) -> Image.Image:
+    """Images (N, C, H, W) in [-1, 1] in rows of ``ncol``, each row's label (e.g. the caption
+    its images were drawn for) written on its left: ``len(labels)`` must be the number of
+    rows, ceil(N / ncol). An RGB picture, black text on white beside the grid."""
+    n = len(getattr(images, "data", images))
+    rows = -(-n // ncol) if ncol >= 1 else 0
+    if ncol < 1 or len(labels) != rows:
+        raise ArgumentError(f"labelled_grid: {len(labels)} labels for {n} images in rows of "
+                            f"{ncol} ({rows} rows); give one label per row")
+    tiles = grid(images, nrow=ncol, padding=padding, scale=scale).convert("RGB")
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    left = 12 + max((_text_size(measure, str(s))[0] for s in labels), default=0)
+    canvas = Image.new("RGB", (left + tiles.width, tiles.height), "white")
+    canvas.paste(tiles, (left, 0))
+    draw = ImageDraw.Draw(canvas)
+    row_height = (tiles.height - padding * scale) / max(rows, 1)
+    for r, label in enumerate(labels):
+        _, h = _text_size(draw, str(label))
+        y = padding * scale + r * row_height + (row_height - padding * scale - h) / 2 - 1
+        draw.text((6, int(y)), str(label), fill=(0, 0, 0))
+    return canvas
+
+
+def save_labelled_grid(images, labels: Sequence[str], path: str | Path, ncol: int = 8,
+                       scale: int = 2) -> Path:
+    """Save :func:`labelled_grid` as a PNG; returns the path."""
+    return save_pictures([labelled_grid(images, labels, ncol=ncol, scale=scale)], path)
+
+
 def stack_with_labels(paths: Sequence[Path], labels: Sequence[str], out: str | Path,
                       max_rows: int = 8) -> Path:
     """Stack saved grid PNGs top to bottom, each with its label on the left (e.g. the step).
@@ -57,16 +88,19 @@ def stack_with_labels(paths: Sequence[Path], labels: Sequence[str], out: str | P
     if len(paths) > max_rows:
         keep = np.unique(np.linspace(0, len(paths) - 1, max_rows).round().astype(int))
         paths, labels = [paths[i] for i in keep], [labels[i] for i in keep]
-    pictures = [Image.open(p).convert("L") for p in paths]
+    opened = [Image.open(p) for p in paths]
+    mode = "RGB" if any(p.mode not in ("L", "1") for p in opened) else "L"   # colour grids stay
+    pictures = [p.convert(mode) for p in opened]
     margin = 90
     width = margin + max(p.width for p in pictures)
     height = sum(p.height for p in pictures) + 4 * (len(pictures) - 1)
-    canvas = Image.new("L", (width, height), 255)
+    white, black = (255, 0) if mode == "L" else ((255, 255, 255), (0, 0, 0))
+    canvas = Image.new(mode, (width, height), white)
     draw = ImageDraw.Draw(canvas)
     y = 0
     for picture, label in zip(pictures, labels):
         canvas.paste(picture, (margin, y))
-        draw.text((6, y + picture.height // 2 - 6), label, fill=0)
+        draw.text((6, y + picture.height // 2 - 6), label, fill=black)
         y += picture.height + 4
     out = Path(out)
     canvas.save(out)

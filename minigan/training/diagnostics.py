@@ -166,10 +166,12 @@ def plot_diagnostics(out: str | Path) -> list[Path]:
     return written
 
 
-def plot_run(run: str | Path) -> list[Path]:
-    """``minigan plot RUN``: redraw a run folder's pictures (progress.png, losses.png) and,
-    when it has diagnostics, grad_norms.png, weight_norms.png and d_accuracy.png."""
+def plot_run(run: str | Path, trainer_class: type | None = None) -> list[Path]:
+    """``minigan plot RUN``: redraw a run folder's pictures (progress.png, losses.png; the
+    curves of ``trainer_class``, default DCGAN-28's) and, when it has diagnostics,
+    grad_norms.png, weight_norms.png and d_accuracy.png."""
     from .gan import GANTrainer
+    trainer_class = trainer_class or GANTrainer
     run = Path(run)
     if not run.is_dir():
         raise FileNotFoundError(f"plot: {run}: no such run folder (give the --out folder of "
@@ -178,7 +180,7 @@ def plot_run(run: str | Path) -> list[Path]:
     if not any(read_log(path) for path in logs):
         raise ArgumentError(f"plot: {run}: nothing to plot: no steps in log.jsonl or {FILE} "
                             f"(not a 'minigan train' folder, or no step has finished yet)")
-    GANTrainer.write_summary_pictures(run)
+    trainer_class.write_summary_pictures(run)
     written = [run / name for name in ("progress.png", "losses.png") if (run / name).exists()]
     return written + plot_diagnostics(run)
 

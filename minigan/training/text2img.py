@@ -1,4 +1,7 @@
-"""Training the text-to-image GAN: the losses and one step (the run loop lives elsewhere).
+"""Training the text-to-image GAN: its settings, the losses and one step, on the shared run loop
+(:mod:`minigan.training.loop`: progress bar, JSON log, sample grids, checkpoints, exact
+resume, Ctrl-C), so ``Text2ImgTrainer(Text2ImgConfig(steps=500)).run()`` trains into
+``runs/text2img`` and ``minigan train text2img`` is the same run on the command line.
 
 One step of stage 2 (text), batch of B captioned images x with captions c:
 
@@ -35,20 +38,30 @@ reads its states without gradient (G cannot reshape the text space to fool D);
 
 Randomness: every draw of step t (the batch, the negatives, the noises) comes from one NumPy
 generator seeded with (seed, t) (:func:`step_generator`), and the weights are initialised from
-``seed`` without touching any other generator. Nothing else in the step is random (no
-dropout), so the step number is the whole random state: resuming is exact on any device.
+``seed`` (the loop's ``init_random``) without touching any other generator. Nothing else in
+the step is random (no dropout; the loop's own per-step generators are seeded but not drawn
+from), so the step number is the whole random state: resuming is exact on any device, in
+either stage and across the boundary between them.
+
+Sampling: :meth:`Text2ImgTrainer.sample` (prompts and noise), :meth:`~Text2ImgTrainer.noise`
+(optionally truncated: entries with |z| > T are redrawn until none is left),
+:meth:`~Text2ImgTrainer.interpolate` (a row that morphs from one caption to another with one
+noise: the sentence vectors are blended linearly; the token states too when both captions have
+the same words' positions, else each image takes the nearer caption's tokens and mask). The
+run's sample grids are :data:`GRID_PROMPTS`, one row of 8 each (the same 8 noises in every
+row), the caption written beside its row.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
-from typing import Any, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 
-from .. import backend
+from .. import backend, images as pictures
 from ..autograd import Tensor, grad, no_grad
+from ..backend import Generator, use_generator
 from ..data.captioned_digits import CaptionedDigits
 from ..data.shapes import Shapes
 from ..data.tokenizer import Tokenizer
@@ -58,7 +71,10 @@ from ..models.text2img import MATCHING, Text2ImgDiscriminator, Text2ImgGenerator
 from ..models.text_encoder import POOLS, TextEncoder
 from ..nn import BatchNorm2d, Module
 from ..ops.elementwise import abs as tensor_abs
-from ..ops.shape import concat, reshape
+from ..ops.shape import concat
+from .helpers import copy_module_, ema_decay, frozen, update_ema
+from .loop import RunConfig, Trainer
+from .options import check_float
 
 CHECKPOINT_KIND = "text2img"
 DATA_SETS = ("shapes", "digits")
@@ -67,13 +83,37 @@ TEXT_ENCODERS = ("shared", "separate")
 CAPTION_LENGTH = 8        # the longest caption of both data sets, in words
 NOISE_STREAM = 2**31      # the seed stream of fixed sampling noise (beside the steps' streams)
 BN_STREAM = 2**31 + 1     # ... and of the BatchNorm re-estimation batches
+# ``minigan train text2img --quick``: a short run that shows the idea (see its --help for the
+# measured time); options given beside --quick override these.
+QUICK_SETTINGS = {"steps": 600, "batch_size": 32, "ngf": 16, "ndf": 16, "d_features": 128,
+                  "text_dim": 32, "text_ff": 64, "sample_every": 100, "checkpoint_every": 200,
+                  "ema_bn_batches": 4, "out": "runs/text2img_quick"}
+GRID_COLUMNS = 8          # samples per prompt in a run's sample grids
+# The prompts of a run's sample grids, one row each: stated and partial captions, and (shapes)
+# the held-out colour-shape pairs of the zero-shot test ("a green triangle", ...).
+GRID_PROMPTS = {
+    "shapes": ("a large red circle in the top left", "a small blue square in the bottom right",
+               "a large white triangle in the center", "a small yellow circle in the top right",
+               "a magenta triangle in the bottom left", "a cyan square",
+               "a green triangle", "a blue circle", "a yellow square",
+               "a circle", "a large square", "a triangle in the center"),
+    "digits": tuple(f"the digit {w}" for w in ("zero", "one", "two", "three", "four", "five",
+                                                "six", "seven", "eight", "nine")),
+}
 
 
 @dataclasses.dataclass
-class Text2ImgConfig:
-    """Everything that defines a text-to-image run (saved in its checkpoints)."""
+class Text2ImgConfig(RunConfig):
+    """Everything that defines a text-to-image run (saved in its checkpoints): the run loop's
+    settings (:class:`minigan.training.loop.RunConfig`) and the model's. ``lr``, when given,
+    sets both ``lr_g`` and ``lr_d`` (the loop's shared option); by default each network has
+    its own."""
     data: str = "shapes"             # "shapes" or "digits"
     steps: int = 6000                # total steps, both stages
+    out: str = "runs/text2img"
+    sample_every: int = 250
+    checkpoint_every: int = 500
+    lr: float | None = None          # both networks' learning rate (None: lr_g and lr_d)
     pretrain_steps: int = 0          # stage 1: unconditional steps before the text comes in
     batch_size: int = 64
     lr_g: float = 2e-4
@@ -107,25 +147,35 @@ class Text2ImgConfig:
     def validate(self) -> "Text2ImgConfig":
         def option(name: str) -> str:
             return "--" + name.replace("_", "-")
+        if self.lr is not None:     # the shared option: both networks
+            self.lr_g = self.lr_d = check_float("lr", self.lr, low=0.0, low_open=True)
+        shared_lr, self.lr = self.lr, self.lr_g   # RunConfig checks lr as a number
+        try:
+            super().validate()      # steps, batch_size, seed, ema, device, out, ...
+        finally:
+            self.lr = shared_lr
         for name, allowed in (("data", DATA_SETS), ("loss", LOSSES), ("pool", POOLS),
                               ("text_encoder", TEXT_ENCODERS), ("matching", MATCHING)):
             if getattr(self, name) not in allowed:
                 raise ArgumentError(f"{option(name)}: must be one of {', '.join(allowed)}, "
                                     f"got {getattr(self, name)!r}")
-        for name in ("steps", "batch_size", "z_dim", "text_dim", "text_layers", "text_heads",
-                     "text_ff", "ngf", "ndf", "d_features", "attention_heads", "ema_bn_batches"):
+        for name in ("z_dim", "text_dim", "text_layers", "text_heads", "text_ff", "ngf", "ndf",
+                     "d_features", "attention_heads", "ema_bn_batches"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ArgumentError(f"{option(name)}: must be an int >= 1, got {value!r}")
+            setattr(self, name, int(value))
         if self.batch_size % 2:
             raise ArgumentError(f"--batch-size: must be even (the diversity term pairs "
                                 f"samples), got {self.batch_size}")
-        if not 0 <= self.pretrain_steps <= self.steps:
+        if isinstance(self.pretrain_steps, bool) or not isinstance(
+                self.pretrain_steps, (int, np.integer)) or \
+                not 0 <= self.pretrain_steps <= self.steps:
             raise ArgumentError(f"--pretrain-steps: must be in [0, --steps={self.steps}], "
                                 f"got {self.pretrain_steps}")
+        self.pretrain_steps = int(self.pretrain_steps)
         for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ArgumentError(f"{option(name)}: must be > 0, got {getattr(self, name)}")
+            check_float(name, getattr(self, name), low=0.0, low_open=True)
         for name in ("mismatch", "hard_negatives", "p_state"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ArgumentError(f"{option(name)}: must be in [0, 1], got {getattr(self, name)}")
@@ -134,26 +184,14 @@ class Text2ImgConfig:
                 raise ArgumentError(f"{option(name)}: must be >= 0, got {getattr(self, name)}")
         if not self.magp_power >= 2:
             raise ArgumentError(f"--magp-power: must be >= 2 (smooth at zero), got {self.magp_power}")
-        if not 0 <= self.ema < 1:
-            raise ArgumentError(f"--ema: must be in [0, 1), got {self.ema}")
         if self.text_dim % self.text_heads or self.text_dim % 2:
             raise ArgumentError(f"--text-dim: {self.text_dim} must be even and divisible by "
                                 f"--text-heads {self.text_heads}")
-        self.betas = tuple(float(b) for b in self.betas)
-        self.device = backend.normalize_device(self.device)
+        if len(self.betas) != 2:
+            raise ArgumentError(f"--betas: give two numbers, got {self.betas!r}")
+        self.betas = tuple(check_float("betas", b, 0.0, 1.0, high_open=True) for b in self.betas)
+        self.cross_attention = bool(self.cross_attention)
         return self
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str, **overrides: Any) -> "Text2ImgConfig":
-        fields = json.loads(text)
-        fields["betas"] = tuple(fields["betas"])
-        known = {f.name for f in dataclasses.fields(cls)}
-        fields = {k: v for k, v in fields.items() if k in known}
-        fields.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**fields)
 
 
 # ---------------------------------------------------------------------------- randomness
@@ -165,16 +203,28 @@ def step_generator(seed: int, step: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(step)])
 
 
-@contextlib.contextmanager
-def seeded_weights(seed: int) -> Iterator[None]:
-    """Layers built inside draw their initial weights from a CPU generator seeded with
-    ``seed``; the process's generator is put back afterwards, untouched."""
-    saved = backend.get_rng_state()
-    backend.set_rng_state(np.random.default_rng(int(seed)).bit_generator.state)
-    try:
-        yield
-    finally:
-        backend.set_rng_state(saved)
+def truncated_normal(rng: np.random.Generator, shape: tuple, threshold: float | None = None
+                     ) -> np.ndarray:
+    """float32 draws from N(0, 1); with ``threshold`` T > 0 each entry with |z| > T is drawn
+    again until none is left (the truncation trick of BigGAN: more typical images, less
+    variety). Without T the same numbers as ``rng.standard_normal(shape)``."""
+    if threshold is not None and not threshold > 0:
+        raise ArgumentError(f"--truncation: must be > 0, got {threshold}")
+    z = rng.standard_normal(shape).astype(np.float32)
+    if threshold is not None:
+        outside = np.abs(z) > threshold
+        while outside.any():
+            z[outside] = rng.standard_normal(int(outside.sum())).astype(np.float32)
+            outside = np.abs(z) > threshold
+    return z
+
+
+def seeded_weights(seed: int):
+    """A block whose layers draw their initial weights from a CPU generator seeded with
+    ``seed`` (NumPy's ``default_rng(seed)``, on this thread only): the process's generators
+    are neither read nor changed. The same as :meth:`Trainer.init_random`, for code without a
+    trainer (the attribute classifier)."""
+    return use_generator(Generator("cpu").manual_seed(int(seed)))
 
 
 def make_data(config: Text2ImgConfig, split: str = "train"):
@@ -235,20 +285,6 @@ def matching_aware_penalty(score: Tensor, images: Tensor, sentences: Tensor | No
     return (squared ** (power / 2)).mean()
 
 
-def ema_update_(average: Module, model: Module, decay: float) -> None:
-    """average := decay * average + (1 - decay) * model, parameter by parameter."""
-    with no_grad():
-        for (_, a), (_, p) in zip(average.named_parameters(), model.named_parameters()):
-            a.data *= decay
-            a.data += (1 - decay) * p.data
-
-
-def copy_weights_(target: Module, source: Module) -> None:
-    with no_grad():
-        for (_, t), (_, s) in zip(target.state_dict().items(), source.state_dict().items()):
-            t.data[...] = s.data
-
-
 def reestimate_batchnorm_(model: Module, batches: Sequence[tuple]) -> None:
     """Recompute the running statistics of every BatchNorm in ``model`` as the plain average
     over ``batches`` (each the argument tuple of one forward call), without gradients."""
@@ -267,26 +303,36 @@ def reestimate_batchnorm_(model: Module, batches: Sequence[tuple]) -> None:
     model.train(was_training)
 
 
+
 # ---------------------------------------------------------------------------- the trainer
 
 
-class Text2ImgTrainer:
-    """The text-to-image GAN and one training step at a time.
+class Text2ImgTrainer(Trainer):
+    """The text-to-image GAN on the shared run loop.
 
     >>> trainer = Text2ImgTrainer(Text2ImgConfig(steps=2, batch_size=8))
     >>> stats = trainer.train_step()          # {"d_loss": ..., "g_loss": ..., ...}
     >>> images = trainer.sample(["a red circle"], z=None)   # (1, 3, 32, 32) in [-1, 1]
+    >>> summary = trainer.run()               # to config.steps, into config.out
 
     Modules: ``G``, ``D``, ``text_d`` (D's encoder), ``text_g`` (G's: the same object when
     ``text_encoder="shared"``), their EMA copies ``G_ema`` and ``text_ema``, the
     ``tokenizer``. ``stage`` is 1 during the first ``pretrain_steps`` steps, then 2.
     """
 
+    CHECKPOINT_KIND = CHECKPOINT_KIND
+    CONFIG_CLASS = Text2ImgConfig
+    BAR_FIELDS = {"d_loss": "D", "g_loss": "G", "d_real": "D(x,c)", "d_fake": "D(G(z),c)"}
+    CURVES = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x, c)",
+              "d_fake": "D(G(z, c), c)", "d_wrong": "D(x, wrong c)"}
+    TITLE = "text to image"
+
     def __init__(self, config: Text2ImgConfig, data=None) -> None:
-        self.config = cfg = config.validate()
+        super().__init__(config)    # validates; step 0; the loop's generators
+        cfg = self.config
         self.data = data if data is not None else make_data(cfg)
         self.tokenizer = Tokenizer(self.data.vocabulary())
-        with seeded_weights(cfg.seed):
+        with self.init_random():    # the weights, from the run's seed
             self.text_d = self._text_encoder()
             self.text_g = self._text_encoder() if cfg.text_encoder == "separate" else self.text_d
             self.G = self._generator()
@@ -294,8 +340,8 @@ class Text2ImgTrainer:
             self.G_ema = self.text_ema = None
             if cfg.ema > 0:
                 self.G_ema, self.text_ema = self._generator(), self._text_encoder()
-                copy_weights_(self.G_ema, self.G)
-                copy_weights_(self.text_ema, self.text_g)
+                copy_module_(self.G_ema, self.G)
+                copy_module_(self.text_ema, self.text_g)
         for module in self.modules().values():
             module.to(cfg.device)
         for module in (self.G_ema, self.text_ema):
@@ -308,7 +354,6 @@ class Text2ImgTrainer:
         self.opt_G = Adam(g_params, lr=cfg.lr_g, betas=cfg.betas)
         self.opt_D = Adam(list(self.D.parameters()) + list(self.text_d.parameters()),
                           lr=cfg.lr_d, betas=cfg.betas)
-        self.step = 0
         self._ema_bn_step = -1     # the step at which G_ema's BatchNorm was last re-estimated
 
     def _generator(self) -> Text2ImgGenerator:
@@ -349,8 +394,9 @@ class Text2ImgTrainer:
 
     # ------------------------------------------------------------------------ one step
 
-    def train_step(self) -> dict:
-        """One D update and one G update (of the current stage); returns its statistics."""
+    def training_step(self) -> dict:
+        """One D update and one G update (of the current stage), then the EMA; returns the
+        step's statistics. ``self.step`` is the number of steps done before this one."""
         cfg, G, D = self.config, self.G, self.D
         text = self.stage == 2
         rng = step_generator(cfg.seed, self.step)
@@ -406,34 +452,32 @@ class Text2ImgTrainer:
         stats["d_fake"] = float(backend.as_numpy(score_fake.data).mean())
 
         # -- G: B/2 captions, two noises each; D's weights get no gradient
-        D.requires_grad_(False)
-        s_g = tokens_g = pad_g = s_d = None
-        if text:
-            captions = list(batch.captions[:half]) * 2
-            ids, pad_g = self._encode(captions)
-            with no_grad():
-                tokens_d, s_d = self.text_d(ids, pad_g)
-            if self.text_g is self.text_d:  # shared: G reads D's encoder without gradient
-                tokens_g, s_g = tokens_d, s_d
-            else:
-                tokens_g, s_g = self.text_g(ids, pad_g)
-        images = G(self._tensor(z_g), s_g, tokens_g, pad_g)
-        score = D(images, s_d)
-        g_loss = generator_loss(score, cfg.loss)
-        if cfg.diversity > 0:
-            diversity = mode_seeking_loss(images, z_g)
-            g_loss = g_loss + cfg.diversity * diversity
-            stats["diversity"] = diversity.item()
-        self.opt_G.zero_grad()
-        g_loss.backward()
-        self.opt_G.step()
-        D.requires_grad_(True)
+        with frozen(D):
+            s_g = tokens_g = pad_g = s_d = None
+            if text:
+                captions = list(batch.captions[:half]) * 2
+                ids, pad_g = self._encode(captions)
+                with no_grad():
+                    tokens_d, s_d = self.text_d(ids, pad_g)
+                if self.text_g is self.text_d:  # shared: G reads D's encoder without gradient
+                    tokens_g, s_g = tokens_d, s_d
+                else:
+                    tokens_g, s_g = self.text_g(ids, pad_g)
+            images = G(self._tensor(z_g), s_g, tokens_g, pad_g)
+            score = D(images, s_d)
+            g_loss = generator_loss(score, cfg.loss)
+            if cfg.diversity > 0:
+                diversity = mode_seeking_loss(images, z_g)
+                g_loss = g_loss + cfg.diversity * diversity
+                stats["diversity"] = diversity.item()
+            self.opt_G.zero_grad()
+            g_loss.backward()
+            self.opt_G.step()
 
-        self.step += 1
-        if cfg.ema > 0:
-            decay = min(cfg.ema, (1 + self.step) / (10 + self.step))
-            ema_update_(self.G_ema, G, decay)
-            ema_update_(self.text_ema, self.text_g, decay)
+        if cfg.ema > 0:     # the decay after this step (self.step + 1 steps done)
+            decay = ema_decay(cfg.ema, self.step + 1)
+            update_ema(self.G_ema, G, decay)
+            update_ema(self.text_ema, self.text_g, decay)
         stats.update(d_loss=d_loss.item(), g_loss=g_loss.item(), stage=float(1 + text))
         return stats
 
@@ -466,11 +510,46 @@ class Text2ImgTrainer:
         self.G_ema.eval()
         self._ema_bn_step = self.step
 
-    def noise(self, n: int, seed: int | None = None) -> Tensor:
-        """n noise vectors from N(0, 1), fixed by ``seed`` (default: the run's own)."""
+    def noise(self, n: int, seed: int | None = None, truncation: float | None = None) -> Tensor:
+        """n noise vectors from N(0, 1), fixed by ``seed`` (default: the run's own).
+        ``truncation`` T > 0: the truncated normal, each entry with |z| > T redrawn until none
+        is left (the truncation trick: typical images for less variety)."""
         cfg = self.config
         rng = np.random.default_rng([cfg.seed if seed is None else int(seed), NOISE_STREAM])
-        return self._tensor(self._noise(rng, n))
+        return self._tensor(truncated_normal(rng, (n, cfg.z_dim), truncation))
+
+    def _as_noise(self, z: Tensor | np.ndarray | None, count: int) -> Tensor:
+        if z is None:
+            z = self.noise(count)
+        elif not isinstance(z, Tensor):
+            z = self._tensor(np.asarray(z, np.float32))
+        if z.shape != (count, self.config.z_dim):
+            raise ArgumentError(f"sample: z must have shape ({count}, {self.config.z_dim}) "
+                                f"(one noise vector per image), got {z.shape}")
+        return z
+
+    def encode_prompts(self, prompts: Sequence[str]) -> tuple[Tensor, Tensor, Any]:
+        """(token states (N, T, E), sentence vectors (N, E), padding mask (N, T)) of what a
+        user typed, from the sampling encoder. Unknown words warn, empty prompts raise (see
+        ``Tokenizer.encode_prompts``)."""
+        if isinstance(prompts, str):
+            prompts = [prompts]
+        ids, pad = self.tokenizer.encode_prompts(list(prompts))
+        _, encoder = self.sampling_models()
+        pad = backend.to_device(pad, self.config.device)
+        with no_grad():
+            tokens, sentence = encoder(self._tensor(ids), pad)
+        return tokens, sentence, pad
+
+    def _generate(self, z: Tensor, sentence=None, tokens=None, pad=None) -> Tensor:
+        G, _ = self.sampling_models()
+        was = G.training
+        G.eval()
+        try:
+            with no_grad():
+                return G(z) if sentence is None else G(z, sentence, tokens, pad)
+        finally:
+            G.train(was)
 
     def sample(self, prompts: Sequence[str] | None, z: Tensor | np.ndarray | None = None,
                n: int | None = None) -> Tensor:
@@ -481,35 +560,70 @@ class Text2ImgTrainer:
             prompts = [prompts]
         count = len(prompts) if prompts is not None else (n if n is not None else
                                                           (len(z) if z is not None else 1))
-        if z is None:
-            z = self.noise(count)
-        elif not isinstance(z, Tensor):
-            z = self._tensor(np.asarray(z, np.float32))
-        if z.shape != (count, self.config.z_dim):
-            raise ArgumentError(f"sample: z must have shape ({count}, {self.config.z_dim}) "
-                                f"(one noise vector per image), got {z.shape}")
-        G, encoder = self.sampling_models()
-        was = G.training
-        G.eval()
-        with no_grad():
-            if prompts is None:
-                images = G(z)
-            else:
-                ids, pad = self.tokenizer.encode_prompts(list(prompts))
-                tokens, sentence = encoder(self._tensor(ids), backend.to_device(pad, z.device))
-                images = G(z, sentence, tokens, backend.to_device(pad, z.device))
-        G.train(was)
-        return images
+        z = self._as_noise(z, count)
+        if prompts is None:
+            return self._generate(z)
+        tokens, sentence, pad = self.encode_prompts(prompts)
+        return self._generate(z, sentence, tokens, pad)
+
+    def interpolate(self, start: str, end: str, steps: int = 8,
+                    z: Tensor | np.ndarray | None = None) -> Tensor:
+        """``steps`` images (steps, 3, 32, 32) morphing from caption ``start`` to ``end`` with
+        one noise vector (``z`` (1, z_dim); default the first of :meth:`noise`): image i reads
+        the sentence vector (1 - t) s_start + t s_end, t = i / (steps - 1). The token states
+        (read by cross-attention) are blended the same way when both captions pad to the same
+        mask (the same number of words); otherwise an image takes the tokens and mask of the
+        nearer caption (t < 1/2: ``start``'s), since states of different words at a position
+        do not blend into one word."""
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+            raise ArgumentError(f"--steps: an interpolation needs at least 2 images, got {steps}")
+        tokens, sentence, pad = self.encode_prompts([start, end])
+        t = np.linspace(0.0, 1.0, int(steps), dtype=np.float32)
+        xp = backend.get_array_module(sentence.data)
+        weights = backend.to_device(t[:, None], self.config.device)
+        s = sentence.data
+        blend = Tensor._wrap((1 - weights) * s[0:1] + weights * s[1:2])
+        nearer = (t >= 0.5).astype(np.int64)
+        pad_np = backend.as_numpy(pad)
+        if np.array_equal(pad_np[0], pad_np[1]):
+            tk = tokens.data
+            mixed = Tensor._wrap((1 - weights[:, :, None]) * tk[0:1] + weights[:, :, None] * tk[1:2])
+            masks = backend.to_device(np.repeat(pad_np[:1], steps, 0), self.config.device)
+        else:
+            rows = backend.to_device(nearer, self.config.device)
+            mixed = Tensor._wrap(xp.take(tokens.data, rows, axis=0))
+            masks = backend.to_device(pad_np[nearer], self.config.device)
+        z = self._as_noise(self.noise(1) if z is None else z, 1)
+        z = Tensor._wrap(xp.repeat(z.data, int(steps), axis=0))
+        return self._generate(z, blend, mixed, masks)
+
+    def sample_grid(self, path: str | Path) -> Path:
+        """The run's picture of progress: :data:`GRID_PROMPTS` of its data set, one row of 8
+        samples each (the same 8 noises in every row), the caption beside its row; in stage 1,
+        rows of unconditional samples ("no text")."""
+        prompts = GRID_PROMPTS[self.config.data]
+        z = self.noise(GRID_COLUMNS)
+        if self.stage == 1:
+            rows = 3
+            z_all = self.noise(GRID_COLUMNS * rows)
+            samples = self.sample(None, z_all)
+            labels = ["stage 1: no text"] * rows
+        else:
+            xp = backend.get_array_module(z.data)
+            z_all = Tensor._wrap(xp.concatenate([z.data] * len(prompts)))
+            samples = self.sample([p for p in prompts for _ in range(GRID_COLUMNS)], z_all)
+            labels = list(prompts)
+        return pictures.save_labelled_grid(samples, labels, path, ncol=GRID_COLUMNS)
 
     # ------------------------------------------------------------------------ checkpoints
 
     def state_dict(self) -> dict:
-        """Everything needed to continue exactly: config, step, vocabulary, weights,
-        optimizer states."""
-        state = {"kind": CHECKPOINT_KIND, "config": self.config.to_json(), "step": self.step,
-                 "vocabulary": list(self.tokenizer.words),
-                 "opt_generator": self.opt_G.state_dict(),
-                 "opt_discriminator": self.opt_D.state_dict()}
+        """Everything needed to continue exactly: the loop's entries (kind, config, step),
+        the vocabulary, the weights, the optimizer states."""
+        state = super().state_dict()
+        state.update({"vocabulary": list(self.tokenizer.words),
+                      "opt_generator": self.opt_G.state_dict(),
+                      "opt_discriminator": self.opt_D.state_dict()})
         for name, module in self.modules().items():
             state[name] = module.state_dict()
         return state
@@ -528,21 +642,5 @@ class Text2ImgTrainer:
             module.load_state_dict(state[name])
         self.opt_G.load_state_dict(state["opt_generator"])
         self.opt_D.load_state_dict(state["opt_discriminator"])
-        self.step = int(state["step"])
+        super().load_state_dict(state)       # the step (and the loop's generator state)
         self._ema_bn_step = -1
-
-    def save(self, path):
-        """Write the checkpoint atomically (``mg.save``: .npz + JSON, no pickle)."""
-        from .checkpoint import save_checkpoint
-        return save_checkpoint(self.state_dict(), path)
-
-    @classmethod
-    def from_checkpoint(cls, path, **overrides: Any) -> "Text2ImgTrainer":
-        """Rebuild a trainer from a checkpoint (a file, or a run folder holding
-        ``checkpoint.npz``); ``overrides`` replace config fields (steps, device, ...). Another
-        model's checkpoint raises :class:`minigan.CheckpointError`."""
-        from .checkpoint import load_checkpoint
-        state = load_checkpoint(path, CHECKPOINT_KIND)
-        trainer = cls(Text2ImgConfig.from_json(str(state["config"]), **overrides))
-        trainer.load_state_dict(state)
-        return trainer

@@ -138,6 +138,17 @@ def test_06_dcgan_mnist_options(tmp_path):
     assert sorted(pictures(tmp_path / "ex")) == ["step_0001.png", "step_0002.png"]
 
 
+def test_07_text_to_image(tmp_path):
+    out = run_example("07_text_to_image.py", "--quick", "--out", str(tmp_path / "o"),
+                      cwd=tmp_path)
+    assert "step     3  D" in out and "mode seeking" in out
+    assert pictures(tmp_path / "o") == {"step_0003.png": (2 * (8 * 34 + 2), 2 * (6 * 34 + 2))}
+    # the classifier's read-back: four attributes and whole captions, each a share in [0, 1]
+    scores = numbers_after(out, "whole captions")
+    assert len(scores) == 5 and all(0.0 <= v <= 1.0 for v in scores)
+    assert not [p for p in tmp_path.iterdir() if p.name != "o"]  # nothing else written
+
+
 def test_08_gan_collapse(tmp_path):
     out = run_example("08_gan_collapse.py", "--quick", "--out", str(tmp_path / "o"),
                       cwd=tmp_path)

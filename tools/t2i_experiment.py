@@ -7,7 +7,7 @@ classifier every so often, print one JSON line per evaluation (not the CLI: that
 
 Prints (and appends to OUT/log.jsonl): step, wall seconds, process CPU seconds, s/step, the
 seen / held-out scores, the diversity ratio and variety; saves OUT/samples_STEP.png (a fixed
-list of prompts, one row each).
+list of prompts, one row each) and with ``--save`` OUT/checkpoint.npz.
 """
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ def main() -> None:
     parser.add_argument("--classifier", default=None)
     parser.add_argument("--out", default="runs/t2i_exp/run")
     parser.add_argument("--set", nargs="*", default=[], help="config fields: name=value")
+    parser.add_argument("--save", action="store_true",
+                        help="write OUT/checkpoint.npz at every evaluation")
     args = parser.parse_args()
     fields = dict(item.split("=", 1) for item in args.set)
     config = Text2ImgConfig(steps=args.steps, **{k: parse_value(v) for k, v in fields.items()})
@@ -84,6 +86,8 @@ def main() -> None:
                 result = evaluate_text2img(sample, classifier, config.z_dim, n=args.eval_n,
                                            p_state=config.p_state)
                 record.update({k: v for k, v in result.items() if k != "diversity_per_prompt"})
+            if args.save:
+                trainer.save(out / "checkpoint.npz")
             line = json.dumps(record)
             print(line, flush=True)
             log.write(line + "\n")

@@ -429,12 +429,11 @@ def add_train_classifier_options(p: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------- train text2img
 
 
-# ``minigan train text2img --quick``, measured: 198 s of CPU time for its 600 steps (two
-# threads allowed; 6.3 min of wall time on a 2-core machine shared at load 6), so about 3
-# minutes on 2 otherwise idle cores. Scored by 'minigan eval' (500 captions, seed 0): size
-# 0.97, position 0.98, shape 0.58, colour 0.28, whole captions 0.38 (held-out pairs 0.14),
-# diversity ratio 1.10.
-QUICK_MEASURED = "about 3 minutes on 2 CPU cores: 198 s of CPU time, measured"
+# ``minigan train text2img --quick``, measured: 225 s of CPU time for its 300 steps (3.9 min
+# of wall time on a 2-core machine shared with other work, load 3-5), so about 3 minutes on 2
+# idle cores. Scored by 'minigan eval' (500 captions, seed 0): seen captions 0.64 whole
+# (shape 0.74, colour 0.77, size 0.97, position 0.97), held-out pairs 0.22, diversity 1.03.
+QUICK_MEASURED = "about 3 minutes on 2 CPU cores: 225 s of CPU time, measured"
 
 
 def text2img_args(args: argparse.Namespace) -> argparse.Namespace:

@@ -182,7 +182,7 @@ def test_quick_is_a_short_run_whose_settings_yield_to_options(capsys):
         assert getattr(quick, name) == value, name
     assert quick.steps < Text2ImgConfig().steps and quick.out != Text2ImgConfig().out
     changed = config("--quick", "--steps", "7", "--ngf", "8")
-    assert (changed.steps, changed.ngf, changed.ndf) == (7, 8, QUICK_SETTINGS["ndf"])
+    assert (changed.steps, changed.ngf, changed.lr_g) == (7, 8, QUICK_SETTINGS["lr_g"])
     assert config("--quick", "--lr", "5e-4").lr_d == 5e-4         # --lr: both networks
     one = config("--quick", "--lr-g", "3e-4")
     assert (one.lr_g, one.lr_d) == (3e-4, QUICK_SETTINGS["lr_d"])

@@ -84,17 +84,17 @@ CAPTION_LENGTH = 8        # the longest caption of both data sets, in words
 NOISE_STREAM = 2**31      # the seed stream of fixed sampling noise (beside the steps' streams)
 BN_STREAM = 2**31 + 1     # ... and of the BatchNorm re-estimation batches
 # ``minigan train text2img --quick``: a short run that shows the idea (see its --help for the
-# measured time); options given beside --quick override these. Half the widths, half the
-# batch, 5x the learning rates and a shorter EMA. Measured (one seed, 'minigan eval', seen
-# captions): at 600 steps size 0.97, position 0.98, shape 0.58, colour 0.28, whole captions
-# 0.38 (held-out pairs 0.14), diversity ratio 1.10, 198 s of CPU time; with the default rates
-# and EMA the same 600 steps gave size 0.42, position 0.27, colour 0.23 and every row of the
-# sample grid looked the same. Without the diversity term (300 steps) colour was no better
-# (0.13) and the samples collapsed (diversity ratio 0.28 against 0.94).
-QUICK_SETTINGS = {"steps": 600, "batch_size": 32, "ngf": 16, "ndf": 16, "d_features": 128,
-                  "text_dim": 32, "text_ff": 64, "lr_g": 1e-3, "lr_d": 1e-3, "ema": 0.99,
-                  "sample_every": 100, "checkpoint_every": 200, "ema_bn_batches": 4,
-                  "out": "runs/text2img_quick"}
+# measured time); options given beside --quick override these. The default model, 5x the
+# learning rates and a shorter EMA, 300 steps. Measured (one seed; 'minigan eval', 500
+# captions): seen captions shape 0.74, colour 0.77, size 0.97, position 0.97, whole captions
+# 0.64; held-out pairs 0.22; diversity ratio 1.03; 225 s of CPU time. For comparison, half
+# the widths and batch at the same rates, 600 steps (198 s): whole captions 0.38, colour 0.28;
+# and those half widths at the default rates and EMA, 600 steps: size 0.42, position 0.27,
+# colour 0.23, every row of the sample grid the same picture. Without the diversity term
+# colour was no better and the samples collapsed (diversity ratio 0.28 against 0.94 at 300
+# steps, half widths).
+QUICK_SETTINGS = {"steps": 300, "lr_g": 1e-3, "lr_d": 1e-3, "ema": 0.99, "sample_every": 50,
+                  "checkpoint_every": 100, "out": "runs/text2img_quick"}
 GRID_COLUMNS = 8          # samples per prompt in a run's sample grids
 # The prompts of a run's sample grids, one row each: stated and partial captions, and (shapes)
 # the held-out colour-shape pairs of the zero-shot test ("a green triangle", ...).

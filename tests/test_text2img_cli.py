@@ -164,9 +164,9 @@ def test_new_run_rules(tmp_path, capsys, run):
 
 
 def test_lr_sets_both_networks():
-    config = Text2ImgConfig(lr=1e-3).validate()
-    assert config.lr_g == config.lr_d == 1e-3
-    assert Text2ImgConfig().validate().lr_g == 2e-4
+    config = Text2ImgConfig(lr=5e-4).validate()
+    assert config.lr_g == config.lr_d == 5e-4
+    assert Text2ImgConfig().validate().lr_g == 1e-3
     again = Text2ImgConfig.from_json(config.to_json())
     assert again.validate() == config
 
@@ -182,10 +182,10 @@ def test_quick_is_a_short_run_whose_settings_yield_to_options(capsys):
         assert getattr(quick, name) == value, name
     assert quick.steps < Text2ImgConfig().steps and quick.out != Text2ImgConfig().out
     changed = config("--quick", "--steps", "7", "--ngf", "8")
-    assert (changed.steps, changed.ngf, changed.lr_g) == (7, 8, QUICK_SETTINGS["lr_g"])
+    assert (changed.steps, changed.ngf, changed.lr_g) == (7, 8, Text2ImgConfig().lr_g)
     assert config("--quick", "--lr", "5e-4").lr_d == 5e-4         # --lr: both networks
     one = config("--quick", "--lr-g", "3e-4")
-    assert (one.lr_g, one.lr_d) == (3e-4, QUICK_SETTINGS["lr_d"])
+    assert (one.lr_g, one.lr_d) == (3e-4, Text2ImgConfig().lr_d)
     plain = config()
     assert (plain.steps, plain.out) == (6000, "runs/text2img")
     assert main(["train", "text2img", "--help"]) == 0

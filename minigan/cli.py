@@ -387,15 +387,31 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------- train classifier
 
 
+def add_classifier_device_and_out(p: argparse.ArgumentParser, default_out) -> None:
+    """--device, --out and --overwrite of the commands that train a classifier."""
+    p.add_argument("--device", default="cpu", help="Where to train: cpu (the default), cuda "
+                   "or cuda:N.")
+    p.add_argument("--out", metavar="PATH", default=str(default_out),
+                   help=f"Where to write the weights (default {default_out}; the shipped file "
+                   f"is never replaced).")
+    p.add_argument("--overwrite", action="store_true", help="Replace --out if it exists.")
+
+
+def classifier_device_and_out(args: argparse.Namespace) -> tuple[str, Path]:
+    """The checked device and output file of a classifier-training command (its folder made)."""
+    with option_errors("--device"):
+        device = backend.normalize_device(args.device)
+    out = check_file_path(args.out, "--out", overwrite=args.overwrite)
+    make_folder(out.parent, "--out")
+    return device, out
+
+
 def cmd_train_classifier(args: argparse.Namespace) -> int:
     """Train the evaluator's digit classifier with minigan (never over the shipped weights)."""
     from .training.classifier import check_classifier_settings, train_classifier
     check_classifier_settings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                               seed=args.seed, limit=args.limit)
-    with option_errors("--device"):
-        device = backend.normalize_device(args.device)
-    out = check_file_path(args.out, "--out", overwrite=args.overwrite)
-    make_folder(out.parent, "--out")
+    device, out = classifier_device_and_out(args)
     try:
         result = train_classifier(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                   seed=args.seed, device=device, out=out, limit=args.limit)
@@ -416,14 +432,9 @@ def add_train_classifier_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (default 1e-3).")
     p.add_argument("--seed", type=int, default=0, help="The seed of the weights, shifts and "
                    "data order (default 0).")
-    p.add_argument("--device", default="cpu", help="Where to train: cpu (the default), cuda "
-                   "or cuda:N.")
     p.add_argument("--limit", type=int, metavar="N", help="Train on N of the 4,000 images only "
                    "(a quick try).")
-    p.add_argument("--out", metavar="PATH", default=DEFAULT_OUT,
-                   help=f"Where to write the weights (default {DEFAULT_OUT}; the shipped file "
-                   f"is never replaced).")
-    p.add_argument("--overwrite", action="store_true", help="Replace --out if it exists.")
+    add_classifier_device_and_out(p, DEFAULT_OUT)
 
 
 # ---------------------------------------------------------------------------- train text2img
@@ -558,10 +569,7 @@ def cmd_train_attributes(args: argparse.Namespace) -> int:
             check_int(name, getattr(args, name), 1)
         check_int("seed", args.seed, 0)
         check_float("lr", args.lr, low=0.0, low_open=True)
-    with option_errors("--device"):
-        device = backend.normalize_device(args.device)
-    out = check_file_path(args.out, "--out", overwrite=args.overwrite)
-    make_folder(out.parent, "--out")
+    device, out = classifier_device_and_out(args)
     result = train_attribute_classifier(steps=args.steps, batch_size=args.batch_size,
                                         lr=args.lr, seed=args.seed, device=device, out=out)
     print(f"{args.steps} steps in {result['seconds']:.0f} s; weights written to {out} (use "
@@ -579,12 +587,7 @@ def add_train_attributes_options(p: argparse.ArgumentParser) -> None:
                    "cosine (default 2e-3).")
     p.add_argument("--seed", type=int, default=0, help="The seed of the weights and the "
                    "renders (default 0).")
-    p.add_argument("--device", default="cpu", help="Where to train: cpu (the default), cuda "
-                   "or cuda:N.")
-    p.add_argument("--out", metavar="PATH", default=str(DEFAULT_OUT),
-                   help=f"Where to write the weights (default {DEFAULT_OUT}; the shipped file "
-                   f"is never replaced).")
-    p.add_argument("--overwrite", action="store_true", help="Replace --out if it exists.")
+    add_classifier_device_and_out(p, DEFAULT_OUT)
 
 
 # ---------------------------------------------------------------------------- sample / eval

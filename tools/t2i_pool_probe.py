@@ -23,7 +23,7 @@ from minigan.data.shapes import ATTRIBUTES, VALUES  # noqa: E402
 from minigan.functional import cross_entropy  # noqa: E402
 from minigan.models import TextEncoder  # noqa: E402
 from minigan.optim import Adam  # noqa: E402
-from minigan.training.text2img import seeded_weights  # noqa: E402
+from minigan.training.loop import seeded_weights  # noqa: E402
 
 
 def targets(labels: np.ndarray, stated: np.ndarray) -> np.ndarray:

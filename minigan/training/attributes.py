@@ -53,7 +53,7 @@ def train_attribute_classifier(steps: int = 1500, batch_size: int = 128, lr: flo
     """Train the classifier and save it to ``out`` (None: do not save); returns
     ``{"accuracy": per-head accuracy on fresh renders, "seconds": ..., "model": ...}``."""
     from ..optim import Adam
-    from .text2img import seeded_weights
+    from .loop import seeded_weights
     stream = stream or sys.stdout
     device = backend.normalize_device(device)
     with seeded_weights(seed):

@@ -128,6 +128,14 @@ class RunConfig:
         return cls(**fields)
 
 
+def seeded_weights(seed: int):
+    """A block whose layers draw their initial weights from a CPU generator seeded with
+    ``seed`` (NumPy's ``default_rng(seed)``, on this thread only): the process's generators
+    are neither read nor changed. :meth:`Trainer.init_random` for a trainer's config; called
+    directly by code without a trainer (the attribute classifier)."""
+    return use_generator(Generator("cpu").manual_seed(int(seed)))
+
+
 def step_seed(seed: int, step: int) -> int:
     """The seed of a trainer's generators during step ``step`` of a run seeded ``seed``."""
     return int(np.random.SeedSequence([seed, step]).generate_state(1, np.uint64)[0] >> 1)
@@ -169,7 +177,7 @@ class Trainer:
     def init_random(self):
         """A block whose random draws (weight initialisation) come from a CPU generator
         seeded with ``config.seed``: the same weights every time, the global untouched."""
-        return use_generator(Generator("cpu").manual_seed(self.config.seed))
+        return seeded_weights(self.config.seed)
 
     @contextlib.contextmanager
     def step_random(self) -> Iterator[None]:

@@ -61,7 +61,6 @@ import numpy as np
 
 from .. import backend, images as pictures
 from ..autograd import Tensor, grad, no_grad
-from ..backend import Generator, use_generator
 from ..data.captioned_digits import CaptionedDigits
 from ..data.shapes import Shapes
 from ..data.tokenizer import Tokenizer
@@ -229,14 +228,6 @@ def truncated_normal(rng: np.random.Generator, shape: tuple, threshold: float | 
             z[outside] = rng.standard_normal(int(outside.sum())).astype(np.float32)
             outside = np.abs(z) > threshold
     return z
-
-
-def seeded_weights(seed: int):
-    """A block whose layers draw their initial weights from a CPU generator seeded with
-    ``seed`` (NumPy's ``default_rng(seed)``, on this thread only): the process's generators
-    are neither read nor changed. The same as :meth:`Trainer.init_random`, for code without a
-    trainer (the attribute classifier)."""
-    return use_generator(Generator("cpu").manual_seed(int(seed)))
 
 
 def make_data(config: Text2ImgConfig, split: str = "train"):

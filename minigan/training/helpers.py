@@ -59,6 +59,27 @@ def ema_decay(decay: float, step: int) -> float:
     return min(decay, (1 + step) / (10 + step))
 
 
+def linear_decay(step: int, total: int, start: float) -> float:
+    """The learning-rate factor of step ``step`` (steps done before it) of ``total``: 1 until
+    the fraction ``start`` of the run, then a straight line down to 0 at the last step
+    (pix2pix's schedule). ``start=1``: constant. A function of the step alone, so a resumed
+    run continues on the same line.
+
+    >>> [linear_decay(t, 10, 0.5) for t in (0, 5, 6, 9)]
+    [1.0, 1.0, 0.8, 0.2]
+    """
+    begin = start * total
+    if step < begin or total <= begin:
+        return 1.0
+    return max(0.0, (total - step) / (total - begin))
+
+
+def set_learning_rate(optimizer, lr: float) -> None:
+    """Every parameter group of ``optimizer`` to learning rate ``lr``."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
 def update_ema(ema, model, decay: float) -> None:
     """Move ``ema``'s parameters towards ``model``'s, pairing them by name:
     ``ema = decay * ema + (1 - decay) * model``; buffers (BatchNorm's running statistics) are

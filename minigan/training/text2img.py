@@ -71,7 +71,8 @@ from ..models.text_encoder import POOLS, TextEncoder
 from ..nn import BatchNorm2d, Module
 from ..ops.elementwise import abs as tensor_abs
 from ..ops.shape import concat
-from .helpers import copy_module_, ema_decay, frozen, update_ema
+from .helpers import (copy_module_, ema_decay, frozen, linear_decay, set_learning_rate,
+                      update_ema)
 from .loop import RunConfig, Trainer
 from .options import check_float
 
@@ -130,6 +131,7 @@ class Text2ImgConfig(RunConfig):
     lr_g: float = 1e-3
     lr_d: float = 1e-3
     betas: tuple = (0.5, 0.999)
+    lr_decay_start: float = 1.0      # from this fraction of --steps both rates fall linearly to 0
     loss: str = "hinge"              # "hinge" or "bce"
     z_dim: int = 32
     text_dim: int = 64               # the encoder's width = the sentence vector's
@@ -149,6 +151,7 @@ class Text2ImgConfig(RunConfig):
     magp: float = 0.0                # MA-GP weight k (0: off)
     magp_power: float = 6.0          # MA-GP exponent p
     diversity: float = 0.1           # mode-seeking weight lambda (0: off); 1.0 drowned colour
+    pair_weight: float = 0.0         # weight of the pair score (two images of one caption; 0: off)
     ema: float = 0.99                # EMA decay of G and its text encoder (0: off)
     ema_bn_batches: int = 8          # batches that re-estimate the EMA generator's BatchNorm
     p_state: float = 0.5             # probability that a caption states size / color / position
@@ -187,10 +190,10 @@ class Text2ImgConfig(RunConfig):
         self.pretrain_steps = int(self.pretrain_steps)
         for name in ("lr_g", "lr_d"):
             setattr(self, name, check_float(name, getattr(self, name), low=0.0, low_open=True))
-        for name in ("mismatch", "hard_negatives", "p_state"):
+        for name in ("mismatch", "hard_negatives", "p_state", "lr_decay_start"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ArgumentError(f"{option(name)}: must be in [0, 1], got {getattr(self, name)}")
-        for name in ("magp", "diversity"):
+        for name in ("magp", "diversity", "pair_weight"):
             if getattr(self, name) < 0:
                 raise ArgumentError(f"{option(name)}: must be >= 0, got {getattr(self, name)}")
         if not self.magp_power >= 2:
@@ -339,7 +342,8 @@ class Text2ImgTrainer(Trainer):
             self.text_d = self._text_encoder()
             self.text_g = self._text_encoder() if cfg.text_encoder == "separate" else self.text_d
             self.G = self._generator()
-            self.D = Text2ImgDiscriminator(cfg.ndf, cfg.text_dim, cfg.d_features, cfg.matching)
+            self.D = Text2ImgDiscriminator(cfg.ndf, cfg.text_dim, cfg.d_features, cfg.matching,
+                                           pair_head=cfg.pair_weight > 0)
             self.G_ema = self.text_ema = None
             if cfg.ema > 0:
                 self.G_ema, self.text_ema = self._generator(), self._text_encoder()
@@ -403,8 +407,12 @@ class Text2ImgTrainer(Trainer):
         cfg, G, D = self.config, self.G, self.D
         text = self.stage == 2
         rng = step_generator(cfg.seed, self.step)
+        factor = linear_decay(self.step, cfg.steps, cfg.lr_decay_start)
+        set_learning_rate(self.opt_G, cfg.lr_g * factor)
+        set_learning_rate(self.opt_D, cfg.lr_d * factor)
         B, half = cfg.batch_size, cfg.batch_size // 2
-        batch = self.data.sample(B, rng)
+        paired = text and cfg.pair_weight > 0   # images i and i + B/2 share a caption
+        batch = self.data.sample_pairs(half, rng) if paired else self.data.sample(B, rng)
         neg_captions = self.data.negatives(batch.labels, batch.stated, rng,
                                            cfg.hard_negatives)[0] if text else []
         z_d, z_g = self._noise(rng, B), self._noise(rng, half)
@@ -444,6 +452,13 @@ class Text2ImgTrainer(Trainer):
         else:
             score_real, score_fake = r_real, r_fake
             d_loss = real_loss(score_real, cfg.loss) + fake_loss(score_fake, cfg.loss)
+        if paired:      # real pairs of a caption against fake pairs (two noises, one caption)
+            pair_real = D.pair_score(phi_real[:half], phi_real[half:], s_real[:half])
+            pair_fake = D.pair_score(phi_fake[:half], phi_fake[half:], s_real[:half])
+            d_loss = d_loss + cfg.pair_weight * (real_loss(pair_real, cfg.loss)
+                                                 + fake_loss(pair_fake, cfg.loss))
+            stats["d_pair_real"] = float(backend.as_numpy(pair_real.data).mean())
+            stats["d_pair_fake"] = float(backend.as_numpy(pair_fake.data).mean())
         if cfg.magp > 0:
             penalty = matching_aware_penalty(score_real, real, s_real, cfg.magp_power)
             d_loss = d_loss + cfg.magp * penalty
@@ -467,8 +482,12 @@ class Text2ImgTrainer(Trainer):
                 else:
                     tokens_g, s_g = self.text_g(ids, pad_g)
             images = G(self._tensor(z_g), s_g, tokens_g, pad_g)
-            score = D(images, s_d)
+            phi = D.features(images)
+            score = D.realism(phi) if s_d is None else D.realism(phi) + D.matching(phi, s_d)
             g_loss = generator_loss(score, cfg.loss)
+            if paired:
+                pair = D.pair_score(phi[:half], phi[half:], s_d[:half])
+                g_loss = g_loss + cfg.pair_weight * generator_loss(pair, cfg.loss)
             if cfg.diversity > 0:
                 diversity = mode_seeking_loss(images, z_g)
                 g_loss = g_loss + cfg.diversity * diversity
@@ -481,7 +500,8 @@ class Text2ImgTrainer(Trainer):
             decay = ema_decay(cfg.ema, self.step + 1)
             update_ema(self.G_ema, G, decay)
             update_ema(self.text_ema, self.text_g, decay)
-        stats.update(d_loss=d_loss.item(), g_loss=g_loss.item(), stage=float(1 + text))
+        stats.update(d_loss=d_loss.item(), g_loss=g_loss.item(), stage=float(1 + text),
+                     lr_factor=factor)
         return stats
 
     # ------------------------------------------------------------------------ sampling

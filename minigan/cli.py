@@ -512,6 +512,9 @@ def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
                    f"(default {d.lr_d:g}).")
     p.add_argument("--betas", type=float, nargs=2, metavar=("B1", "B2"),
                    help=f"Adam's betas (default {d.betas[0]:g} {d.betas[1]:g}).")
+    p.add_argument("--lr-decay-start", type=float, metavar="F", help=f"From this fraction of "
+                   f"--steps both learning rates fall linearly to 0 at the last step (default "
+                   f"{d.lr_decay_start:g}; 1 keeps them constant).")
     p.add_argument("--loss", choices=LOSSES, help=f"The GAN loss (default {d.loss}).")
     p.add_argument("--z-dim", type=int, metavar="N", help=f"Noise size (default {d.z_dim}).")
     p.add_argument("--text-dim", type=int, metavar="N", help=f"The text encoder's width and "
@@ -549,6 +552,10 @@ def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--diversity", type=float, metavar="LAMBDA", help=f"The weight of the "
                    f"mode-seeking term that makes G's images follow the noise (default "
                    f"{d.diversity:g}; 0 turns it off).")
+    p.add_argument("--pair-weight", type=float, metavar="W", help=f"The weight of D's pair "
+                   f"score, which judges two images of one caption together so that G must "
+                   f"vary what the caption leaves out (default {d.pair_weight:g}; 0 turns it "
+                   f"off).")
     p.add_argument("--ema-bn-batches", type=int, metavar="N", help=f"Batches that re-estimate "
                    f"the EMA generator's BatchNorm statistics before it samples "
                    f"(default {d.ema_bn_batches}).")

@@ -552,10 +552,6 @@ def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--diversity", type=float, metavar="LAMBDA", help=f"The weight of the "
                    f"mode-seeking term that makes G's images follow the noise (default "
                    f"{d.diversity:g}; 0 turns it off).")
-    p.add_argument("--pair-weight", type=float, metavar="W", help=f"The weight of D's pair "
-                   f"score, which judges two images of one caption together so that G must "
-                   f"vary what the caption leaves out (default {d.pair_weight:g}; 0 turns it "
-                   f"off).")
     p.add_argument("--ema-bn-batches", type=int, metavar="N", help=f"Batches that re-estimate "
                    f"the EMA generator's BatchNorm statistics before it samples "
                    f"(default {d.ema_bn_batches}).")

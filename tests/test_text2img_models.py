@@ -230,37 +230,6 @@ def test_discriminator_gradcheck(device):
     _check(fn, [x, s] + weights, fast_first=True)
 
 
-def test_pair_score_is_a_projection_of_the_feature_difference(device):
-    D = Text2ImgDiscriminator(ndf=2, cond_dim=3, feature_dim=4, pair_head=True).double().to(device)
-    _perturb(D, np.random.default_rng(9), 0.2)
-    rng = np.random.default_rng(10)
-    a, b = (mg.tensor(rng.uniform(-1, 1, (2, 3, 32, 32)), device=device) for _ in range(2))
-    s = mg.tensor(rng.standard_normal((2, 3)), device=device)
-    delta = np.abs(D.features(a).numpy() - D.features(b).numpy())
-    w, bias = D.pair_head.weight.numpy(), D.pair_head.bias.numpy()
-    P = D.pair_project.weight.numpy()
-    expected = delta @ w[0] + bias[0] + (delta * (s.numpy() @ P.T)).sum(1)
-    pair = D.pair_score(D.features(a), D.features(b), s)
-    np.testing.assert_allclose(pair.numpy(), expected, rtol=1e-10)
-    np.testing.assert_allclose(pair.numpy(), D.pair_score(D.features(b), D.features(a), s).numpy())
-    with pytest.raises(mg.ArgumentError, match="without a pair head"):
-        _tiny_discriminator(device).pair_score(D.features(a), D.features(b), s)
-
-
-def test_pair_score_gradcheck(device):
-    D = Text2ImgDiscriminator(ndf=2, cond_dim=3, feature_dim=4, pair_head=True).double().to(device)
-    _perturb(D, np.random.default_rng(11), 0.2)
-    rng = np.random.default_rng(12)
-    a, b = (mg.tensor(rng.uniform(-1, 1, (2, 3, 32, 32)), device=device, requires_grad=True)
-            for _ in range(2))
-    s = mg.tensor(rng.standard_normal((2, 3)), device=device, requires_grad=True)
-    names, weights = _weights(D, device)
-
-    def fn(a, b, s, *ws):
-        return _with_weights(D, names, ws, lambda: D.pair_score(D.features(a), D.features(b), s))
-    _check(fn, [a, b, s] + weights, fast_first=True)
-
-
 # ---------------------------------------------------------------------------- MA-GP
 
 

@@ -62,7 +62,7 @@ def test_exact_resume_across_both_stages(tmp_path, stop):
     # stage 1 is steps 0-1, stage 2 from step 2; the run stops in stage 1, at the boundary, or
     # in stage 2, and every option that draws or differentiates is on
     config = tiny(steps=5, pretrain_steps=2, cross_attention=True, magp=0.1, hard_negatives=0.5,
-                  text_encoder="separate", pair_weight=0.5, lr_decay_start=0.5)
+                  text_encoder="separate", lr_decay_start=0.5)
     straight = Text2ImgTrainer(config)
     for _ in range(5):
         straight.train_step()
@@ -97,24 +97,12 @@ def test_stages_use_and_train_the_text_pathway_only_in_stage_two():
 def test_step_statistics_are_finite_for_every_option():
     for changes in (dict(loss="bce"), dict(matching="concat", pool="cls"), dict(magp=1.0),
                     dict(diversity=0.0, ema=0.0, mismatch=0.0), dict(cross_attention=True),
-                    dict(pair_weight=1.0), dict(pair_weight=1.0, data="digits")):
+                    dict(lr_decay_start=0.0)):
         trainer = Text2ImgTrainer(tiny(steps=2, **changes))
         stats = trainer.train_step()
         assert all(np.isfinite(v) for v in stats.values()), (changes, stats)
         assert ("magp" in stats) == (changes.get("magp", 0) > 0)
         assert ("diversity" in stats) == (changes.get("diversity", 1.0) > 0)
-        assert ("d_pair_real" in stats) == (changes.get("pair_weight", 0) > 0)
-
-
-def test_pair_weight_pairs_the_real_batch_and_trains_the_pair_head():
-    trainer = Text2ImgTrainer(tiny(steps=3, pretrain_steps=1, pair_weight=1.0))
-    head = trainer.D.pair_head.weight.numpy().copy()
-    assert "d_pair_real" not in trainer.train_step()          # stage 1: no captions, no pairs
-    np.testing.assert_array_equal(trainer.D.pair_head.weight.numpy(), head)
-    stats = trainer.train_step()
-    assert np.isfinite(stats["d_pair_real"]) and np.isfinite(stats["d_pair_fake"])
-    assert not np.array_equal(trainer.D.pair_head.weight.numpy(), head)
-    assert not hasattr(Text2ImgTrainer(tiny(steps=1)).D, "pair_head")   # off: no head
 
 
 def test_learning_rates_fall_linearly_to_zero_from_lr_decay_start():
@@ -195,7 +183,6 @@ def test_wrong_kind_checkpoint_is_refused(tmp_path):
     (dict(text_dim=10, text_heads=4), "--text-dim"),
     (dict(ngf=0), "--ngf: must be an int >= 1"),
     (dict(lr_decay_start=1.5), r"--lr-decay-start: must be in \[0, 1\]"),
-    (dict(pair_weight=-1.0), "--pair-weight: must be >= 0"),
 ])
 def test_config_errors_name_the_option(changes, match):
     with pytest.raises(mg.ArgumentError, match=match):

@@ -87,21 +87,6 @@ class CaptionedDigits:
         return CaptionedBatch(self.images[rows], self.captions(labels, rng), labels[:, None],
                               np.ones((n, 1), bool))
 
-    def sample_pairs(self, n: int, rng: np.random.Generator) -> CaptionedBatch:
-        """2n images for n captions: images i and i + n are two images of the digit caption
-        i names (another handwriting of the same digit)."""
-        rows = rng.integers(0, len(self.images), n)
-        labels = self.labels[rows]
-        partner = np.empty_like(rows)
-        for digit in np.unique(labels):
-            pool = np.flatnonzero(self.labels == digit)
-            mine = labels == digit
-            partner[mine] = pool[rng.integers(0, len(pool), int(mine.sum()))]
-        captions = self.captions(labels, rng)
-        both = np.concatenate([rows, partner])
-        return CaptionedBatch(self.images[both], captions + captions, self.labels[both][:, None],
-                              np.ones((2 * n, 1), bool))
-
     def batch(self, index: int, n: int) -> CaptionedBatch:
         return self.sample(n, np.random.default_rng([self.seed, int(index)]))
 

@@ -254,24 +254,6 @@ class Shapes:
         return CaptionedBatch(images, [caption(l, s) for l, s in zip(labels, stated)], labels,
                               stated, boxes)
 
-    def sample_pairs(self, n: int, rng: np.random.Generator) -> CaptionedBatch:
-        """2n fresh images for n captions: images i and i + n share caption i, and differ in
-        what it leaves out (each unstated attribute drawn again, within the split's colour-shape
-        pairs) and in the jitter. Real pairs of one caption show the variety it allows."""
-        labels, stated = self.draw_labels(n, rng)
-        partner = labels.copy()
-        for k in (SIZE, POSITION):
-            redraw = ~stated[:, k]
-            partner[redraw, k] = rng.integers(0, len(VALUES[ATTRIBUTES[k]]), int(redraw.sum()))
-        for i in np.flatnonzero(~stated[:, COLOR]):   # a colour allowed with this shape
-            colours = self.pairs[self.pairs[:, 0] == labels[i, SHAPE], 1]
-            partner[i, COLOR] = colours[rng.integers(0, len(colours))]
-        both = np.concatenate([labels, partner])
-        images, boxes = self.render(both, rng)
-        captions = [caption(l, s) for l, s in zip(labels, stated)]
-        return CaptionedBatch(images, captions + captions, both,
-                              np.concatenate([stated, stated]), boxes)
-
     def batch(self, index: int, n: int) -> CaptionedBatch:
         """Batch ``index`` of n images: the same for the same (seed, index), in any process."""
         return self.sample(n, np.random.default_rng([self.seed, int(index)]))

@@ -111,7 +111,7 @@ class Text2ImgDiscriminator(nn.Module):
     """images (N, 3, 32, 32) -> features; ``realism`` and ``matching`` logits (N,)."""
 
     def __init__(self, ndf: int = 32, cond_dim: int = 64, feature_dim: int = 256,
-                 matching: str = "projection", pair_head: bool = False) -> None:
+                 matching: str = "projection") -> None:
         super().__init__()
         if matching not in MATCHING:
             raise ArgumentError(f"Text2ImgDiscriminator: matching must be one of {MATCHING}, "
@@ -131,10 +131,6 @@ class Text2ImgDiscriminator(nn.Module):
         if matching in ("concat", "both"):
             self.joint = nn.Sequential(nn.Linear(feature_dim + cond_dim, feature_dim),
                                        nn.LeakyReLU(0.2), nn.Linear(feature_dim, 1))
-        self.has_pair_head = bool(pair_head)
-        if self.has_pair_head:   # judges two images of one caption together (see pair_score)
-            self.pair_head = nn.Linear(feature_dim, 1)
-            self.pair_project = nn.Linear(cond_dim, feature_dim, bias=False)
         init_normal_(self)
 
     def features(self, x: Tensor) -> Tensor:
@@ -154,19 +150,6 @@ class Text2ImgDiscriminator(nn.Module):
             joint = reshape(self.joint(concat([phi, sentence], 1)), (phi.shape[0],))
             score = joint if score is None else score + joint
         return score
-
-    def pair_score(self, phi_a: Tensor, phi_b: Tensor, sentence: Tensor) -> Tensor:
-        """How real a *pair* of images of one caption looks, (N,): with the difference of their
-        features delta = |phi(a) - phi(b)|,  w . delta + b + <delta, P s>  (a projection, as in
-        ``matching``). One image cannot show that a generator draws every "circle" in the same
-        colour; two of one caption can (PacGAN's packing, Lin et al. 2018, reduced to the
-        difference of a pair, so each image keeps its own realism and matching scores)."""
-        if not self.has_pair_head:
-            raise ArgumentError("Text2ImgDiscriminator: built without a pair head "
-                                "(pair_head=False)")
-        delta = (phi_a - phi_b).abs()
-        return (reshape(self.pair_head(delta), (delta.shape[0],))
-                + (delta * self.pair_project(sentence)).sum(1))
 
     def forward(self, x: Tensor, sentence: Tensor | None = None) -> Tensor:
         """The score of each (image, sentence) pair: realism + matching (realism alone

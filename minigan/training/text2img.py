@@ -151,7 +151,6 @@ class Text2ImgConfig(RunConfig):
     magp: float = 0.0                # MA-GP weight k (0: off)
     magp_power: float = 6.0          # MA-GP exponent p
     diversity: float = 0.1           # mode-seeking weight lambda (0: off); 1.0 drowned colour
-    pair_weight: float = 0.0         # weight of the pair score (two images of one caption; 0: off)
     ema: float = 0.99                # EMA decay of G and its text encoder (0: off)
     ema_bn_batches: int = 8          # batches that re-estimate the EMA generator's BatchNorm
     p_state: float = 0.5             # probability that a caption states size / color / position
@@ -193,7 +192,7 @@ class Text2ImgConfig(RunConfig):
         for name in ("mismatch", "hard_negatives", "p_state", "lr_decay_start"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ArgumentError(f"{option(name)}: must be in [0, 1], got {getattr(self, name)}")
-        for name in ("magp", "diversity", "pair_weight"):
+        for name in ("magp", "diversity"):
             if getattr(self, name) < 0:
                 raise ArgumentError(f"{option(name)}: must be >= 0, got {getattr(self, name)}")
         if not self.magp_power >= 2:
@@ -342,8 +341,7 @@ class Text2ImgTrainer(Trainer):
             self.text_d = self._text_encoder()
             self.text_g = self._text_encoder() if cfg.text_encoder == "separate" else self.text_d
             self.G = self._generator()
-            self.D = Text2ImgDiscriminator(cfg.ndf, cfg.text_dim, cfg.d_features, cfg.matching,
-                                           pair_head=cfg.pair_weight > 0)
+            self.D = Text2ImgDiscriminator(cfg.ndf, cfg.text_dim, cfg.d_features, cfg.matching)
             self.G_ema = self.text_ema = None
             if cfg.ema > 0:
                 self.G_ema, self.text_ema = self._generator(), self._text_encoder()
@@ -411,8 +409,7 @@ class Text2ImgTrainer(Trainer):
         set_learning_rate(self.opt_G, cfg.lr_g * factor)
         set_learning_rate(self.opt_D, cfg.lr_d * factor)
         B, half = cfg.batch_size, cfg.batch_size // 2
-        paired = text and cfg.pair_weight > 0   # images i and i + B/2 share a caption
-        batch = self.data.sample_pairs(half, rng) if paired else self.data.sample(B, rng)
+        batch = self.data.sample(B, rng)
         neg_captions = self.data.negatives(batch.labels, batch.stated, rng,
                                            cfg.hard_negatives)[0] if text else []
         z_d, z_g = self._noise(rng, B), self._noise(rng, half)
@@ -452,13 +449,6 @@ class Text2ImgTrainer(Trainer):
         else:
             score_real, score_fake = r_real, r_fake
             d_loss = real_loss(score_real, cfg.loss) + fake_loss(score_fake, cfg.loss)
-        if paired:      # real pairs of a caption against fake pairs (two noises, one caption)
-            pair_real = D.pair_score(phi_real[:half], phi_real[half:], s_real[:half])
-            pair_fake = D.pair_score(phi_fake[:half], phi_fake[half:], s_real[:half])
-            d_loss = d_loss + cfg.pair_weight * (real_loss(pair_real, cfg.loss)
-                                                 + fake_loss(pair_fake, cfg.loss))
-            stats["d_pair_real"] = float(backend.as_numpy(pair_real.data).mean())
-            stats["d_pair_fake"] = float(backend.as_numpy(pair_fake.data).mean())
         if cfg.magp > 0:
             penalty = matching_aware_penalty(score_real, real, s_real, cfg.magp_power)
             d_loss = d_loss + cfg.magp * penalty
@@ -482,12 +472,8 @@ class Text2ImgTrainer(Trainer):
                 else:
                     tokens_g, s_g = self.text_g(ids, pad_g)
             images = G(self._tensor(z_g), s_g, tokens_g, pad_g)
-            phi = D.features(images)
-            score = D.realism(phi) if s_d is None else D.realism(phi) + D.matching(phi, s_d)
+            score = D(images, s_d)
             g_loss = generator_loss(score, cfg.loss)
-            if paired:
-                pair = D.pair_score(phi[:half], phi[half:], s_d[:half])
-                g_loss = g_loss + cfg.pair_weight * generator_loss(pair, cfg.loss)
             if cfg.diversity > 0:
                 diversity = mode_seeking_loss(images, z_g)
                 g_loss = g_loss + cfg.diversity * diversity

@@ -517,6 +517,9 @@ def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
                    f"{d.lr_decay_start:g}; 1 keeps them constant).")
     p.add_argument("--loss", choices=LOSSES, help=f"The GAN loss (default {d.loss}).")
     p.add_argument("--z-dim", type=int, metavar="N", help=f"Noise size (default {d.z_dim}).")
+    p.add_argument("--noise-codes", type=int, metavar="K", help=f"Add a one-hot code of K "
+                   f"values to the noise, a discrete choice for G (default {d.noise_codes}: "
+                   f"none).")
     p.add_argument("--text-dim", type=int, metavar="N", help=f"The text encoder's width and "
                    f"the sentence vector's size (default {d.text_dim}).")
     p.add_argument("--text-layers", type=int, metavar="N", help=f"Transformer layers of the "
@@ -871,7 +874,7 @@ def eval_text2img(args: argparse.Namespace, device: str) -> int:
             backend.as_numpy(trainer.sample(list(prompts[i:i + 500]), z[i:i + 500]).data)
             for i in range(0, len(prompts), 500)])
     t0 = time.perf_counter()
-    result = evaluate_text2img(sample, classifier, trainer.config.z_dim, n=n, seed=args.seed,
+    result = evaluate_text2img(sample, classifier, trainer.draw_noise, n=n, seed=args.seed,
                                p_state=trainer.config.p_state)
     seconds = time.perf_counter() - t0
     if args.json:

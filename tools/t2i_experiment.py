@@ -83,7 +83,7 @@ def main() -> None:
                       "load": round(os.getloadavg()[0], 2),
                       "stats": {k: round(v, 4) for k, v in stats.items()}}
             if trainer.stage == 2:
-                result = evaluate_text2img(sample, classifier, config.z_dim, n=args.eval_n,
+                result = evaluate_text2img(sample, classifier, trainer.draw_noise, n=args.eval_n,
                                            p_state=config.p_state)
                 record.update({k: v for k, v in result.items() if k != "diversity_per_prompt"})
             if args.save:

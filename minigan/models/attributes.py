@@ -133,27 +133,32 @@ def variety(predicted: np.ndarray, group: int = 8) -> dict:
 
 
 def evaluate_text2img(sample: Callable[[Sequence[str], np.ndarray], np.ndarray],
-                      classifier: AttributeClassifier, z_dim: int, n: int = 500, seed: int = 0,
+                      classifier: AttributeClassifier,
+                      noise: int | Callable[[np.random.Generator, int], np.ndarray],
+                      n: int = 500, seed: int = 0,
                       p_state: float = 0.5, per_prompt: int = 16,
                       partial: Sequence[str] = ("a circle", "a square", "a triangle",
                                                 "a large square", "a small circle")) -> dict:
     """The quality table of a text-to-image generator on the shapes.
 
     ``sample(prompts, z)`` returns images (N, 3, 32, 32) in [-1, 1] for N prompts and noises
-    z (N, z_dim). Returns ``{"seen": scores, "heldout": scores, "diversity": mean ratio,
+    z; ``noise(rng, count)`` draws those noises (a trainer's ``draw_noise``), or give the
+    width of Gaussian noise (an int). Returns ``{"seen": scores, "heldout": scores, "diversity": mean ratio,
     "variety": {caption: distinct counts over 8}, "variety_real": ..., }`` where scores are
     :func:`score_attributes`'s, over ``n`` fresh captions of the training distribution
     (seen) and of the held-out pairs."""
     from ..data.shapes import Shapes, parse_caption
     rng = np.random.default_rng([seed, 7])
 
-    def noise(count: int) -> np.ndarray:
-        return rng.standard_normal((count, z_dim)).astype(np.float32)
+    def draw(count: int) -> np.ndarray:
+        if callable(noise):
+            return noise(rng, count)
+        return rng.standard_normal((count, int(noise))).astype(np.float32)
 
     result = {}
     for name, split_name in (("seen", "train"), ("heldout", "heldout")):
         batch = Shapes(split_name, p_state=p_state).sample(n, rng)
-        images = sample(batch.captions, noise(n))
+        images = sample(batch.captions, draw(n))
         result[name] = score_attributes(predict(classifier, images), batch.labels, batch.stated)
     # diversity: a few fully and partly stated prompts, generated vs rendered
     data = Shapes("all")
@@ -163,12 +168,12 @@ def evaluate_text2img(sample: Callable[[Sequence[str], np.ndarray], np.ndarray],
     ratios, counts, real_counts = [], {}, {}
     for prompt in prompts:
         labels, stated = parse_caption(prompt)
-        generated = sample([prompt] * per_prompt, noise(per_prompt))
+        generated = sample([prompt] * per_prompt, draw(per_prompt))
         real = _renders_of(data, labels, stated, per_prompt, rng)
         ratios.append(diversity_ratio(generated, real))
     for prompt in partial:
         labels, stated = parse_caption(prompt)
-        generated = sample([prompt] * 64, noise(64))
+        generated = sample([prompt] * 64, draw(64))
         real = _renders_of(Shapes("train"), labels, stated, 64, rng)
         counts[prompt] = variety(predict(classifier, generated))
         real_counts[prompt] = variety(predict(classifier, real))

@@ -555,6 +555,12 @@ def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--diversity", type=float, metavar="LAMBDA", help=f"The weight of the "
                    f"mode-seeking term that makes G's images follow the noise (default "
                    f"{d.diversity:g}; 0 turns it off).")
+    p.add_argument("--contrastive", type=float, metavar="W", help=f"The weight of the "
+                   f"image-sentence contrastive loss (XMC-GAN): D and G must tell which caption "
+                   f"of the batch an image was drawn for (default {d.contrastive:g}; 0 turns "
+                   f"it off).")
+    p.add_argument("--temperature", type=float, metavar="T", help=f"The contrastive loss's "
+                   f"softmax temperature (default {d.temperature:g}).")
     p.add_argument("--ema-bn-batches", type=int, metavar="N", help=f"Batches that re-estimate "
                    f"the EMA generator's BatchNorm statistics before it samples "
                    f"(default {d.ema_bn_batches}).")

@@ -230,6 +230,36 @@ def test_discriminator_gradcheck(device):
     _check(fn, [x, s] + weights, fast_first=True)
 
 
+def test_similarity_is_the_cosine_of_the_two_embeddings(device):
+    D = Text2ImgDiscriminator(ndf=2, cond_dim=3, feature_dim=4, contrastive_dim=5)
+    D = D.double().to(device)
+    _perturb(D, np.random.default_rng(13), 0.2)
+    rng = np.random.default_rng(14)
+    phi = mg.tensor(rng.standard_normal((3, 4)), device=device)
+    s = mg.tensor(rng.standard_normal((2, 3)), device=device)
+    a = phi.numpy() @ D.embed_image.weight.numpy().T
+    b = s.numpy() @ D.embed_sentence.weight.numpy().T
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    np.testing.assert_allclose(D.similarity(phi, s).numpy(), a @ b.T, rtol=1e-6, atol=1e-7)
+    with pytest.raises(mg.ArgumentError, match="without contrastive heads"):
+        _tiny_discriminator(device).similarity(phi, s)
+
+
+def test_similarity_gradcheck(device):
+    D = Text2ImgDiscriminator(ndf=2, cond_dim=3, feature_dim=4, contrastive_dim=5)
+    D = D.double().to(device)
+    _perturb(D, np.random.default_rng(15), 0.2)
+    rng = np.random.default_rng(16)
+    x = mg.tensor(rng.uniform(-1, 1, (3, 3, 32, 32)), device=device, requires_grad=True)
+    s = mg.tensor(rng.standard_normal((3, 3)), device=device, requires_grad=True)
+    names, weights = _weights(D, device)
+
+    def fn(x, s, *ws):
+        return _with_weights(D, names, ws, lambda: D.similarity(D.features(x), s))
+    _check(fn, [x, s] + weights, fast_first=True)
+
+
 # ---------------------------------------------------------------------------- MA-GP
 
 

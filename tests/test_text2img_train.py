@@ -16,8 +16,8 @@ from minigan.models.attributes import (WEIGHTS_PATH, diversity_ratio, load_attri
 from minigan.training.attributes import DEFAULT_OUT, train_attribute_classifier
 from minigan.training.checkpoint import load_checkpoint, save_checkpoint
 from minigan.training.helpers import linear_decay
-from minigan.training.text2img import (Text2ImgConfig, Text2ImgTrainer,
-                                       mode_seeking_loss)
+from minigan.training.text2img import (Text2ImgConfig, Text2ImgTrainer, compatible,
+                                       contrastive_loss, mode_seeking_loss, true_of)
 
 TINY = dict(batch_size=4, z_dim=4, text_dim=8, text_layers=1, text_heads=2, text_ff=16, ngf=4,
             ndf=4, d_features=16, ema=0.9, ema_bn_batches=1)
@@ -62,7 +62,7 @@ def test_exact_resume_across_both_stages(tmp_path, stop):
     # stage 1 is steps 0-1, stage 2 from step 2; the run stops in stage 1, at the boundary, or
     # in stage 2, and every option that draws or differentiates is on
     config = tiny(steps=5, pretrain_steps=2, cross_attention=True, magp=0.1, hard_negatives=0.5,
-                  text_encoder="separate", lr_decay_start=0.5, noise_codes=3)
+                  text_encoder="separate", lr_decay_start=0.5, noise_codes=3, contrastive=0.5)
     straight = Text2ImgTrainer(config)
     for _ in range(5):
         straight.train_step()
@@ -97,12 +97,46 @@ def test_stages_use_and_train_the_text_pathway_only_in_stage_two():
 def test_step_statistics_are_finite_for_every_option():
     for changes in (dict(loss="bce"), dict(matching="concat", pool="cls"), dict(magp=1.0),
                     dict(diversity=0.0, ema=0.0, mismatch=0.0), dict(cross_attention=True),
-                    dict(lr_decay_start=0.0)):
+                    dict(lr_decay_start=0.0), dict(contrastive=1.0),
+                    dict(contrastive=1.0, data="digits")):
         trainer = Text2ImgTrainer(tiny(steps=2, **changes))
         stats = trainer.train_step()
         assert all(np.isfinite(v) for v in stats.values()), (changes, stats)
         assert ("magp" in stats) == (changes.get("magp", 0) > 0)
         assert ("diversity" in stats) == (changes.get("diversity", 1.0) > 0)
+        assert ("d_contrastive" in stats) == ("g_contrastive" in stats) == ("contrastive" in changes)
+
+
+def test_contrastive_loss_is_infonce_without_the_false_negatives():
+    rng = np.random.default_rng(0)
+    sim = rng.uniform(-1, 1, (4, 4))
+    leave_out = np.zeros((4, 4), bool)
+    leave_out[0, 2] = leave_out[3, 1] = True
+    leave_out[1, 1] = True                                  # the diagonal always stays
+    loss = contrastive_loss(mg.tensor(sim, requires_grad=True), leave_out, 0.5)
+    expected = []
+    for i in range(4):
+        keep = [j for j in range(4) if j == i or not leave_out[i, j]]
+        logits = sim[i, keep] / 0.5
+        expected.append(np.log(np.exp(logits).sum()) - sim[i, i] / 0.5)
+    np.testing.assert_allclose(loss.item(), np.mean(expected), rtol=1e-10)
+    x = mg.tensor(sim, requires_grad=True)
+    assert mg.gradcheck(lambda t: contrastive_loss(t, leave_out, 0.5), [x])
+    assert mg.gradgradcheck(lambda t: contrastive_loss(t, leave_out, 0.5), [x])
+
+
+def test_false_negatives_follow_what_the_captions_state():
+    # attributes (shape, colour); image 0 a red circle "a red circle", image 1 a green circle
+    # "a circle", image 2 a red square "a red square"
+    labels = np.array([[0, 0], [0, 1], [1, 0]])
+    stated = np.array([[True, True], [True, False], [True, True]])
+    np.testing.assert_array_equal(true_of(labels, stated), [[True, True, False],
+                                                            [False, True, False],
+                                                            [False, False, True]])
+    # "a circle" could be drawn red, so "a red circle" is compatible with it, and back
+    np.testing.assert_array_equal(compatible(labels, stated), [[True, True, False],
+                                                               [True, True, False],
+                                                               [False, False, True]])
 
 
 def test_learning_rates_fall_linearly_to_zero_from_lr_decay_start():
@@ -202,6 +236,8 @@ def test_wrong_kind_checkpoint_is_refused(tmp_path):
     (dict(ngf=0), "--ngf: must be an int >= 1"),
     (dict(lr_decay_start=1.5), r"--lr-decay-start: must be in \[0, 1\]"),
     (dict(noise_codes=-1), "--noise-codes: must be an int >= 0"),
+    (dict(temperature=0.0), "--temperature: must be > 0"),
+    (dict(contrastive=-1.0), "--contrastive: must be >= 0"),
 ])
 def test_config_errors_name_the_option(changes, match):
     with pytest.raises(mg.ArgumentError, match=match):

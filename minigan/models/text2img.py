@@ -111,7 +111,7 @@ class Text2ImgDiscriminator(nn.Module):
     """images (N, 3, 32, 32) -> features; ``realism`` and ``matching`` logits (N,)."""
 
     def __init__(self, ndf: int = 32, cond_dim: int = 64, feature_dim: int = 256,
-                 matching: str = "projection") -> None:
+                 matching: str = "projection", contrastive_dim: int = 0) -> None:
         super().__init__()
         if matching not in MATCHING:
             raise ArgumentError(f"Text2ImgDiscriminator: matching must be one of {MATCHING}, "
@@ -131,6 +131,10 @@ class Text2ImgDiscriminator(nn.Module):
         if matching in ("concat", "both"):
             self.joint = nn.Sequential(nn.Linear(feature_dim + cond_dim, feature_dim),
                                        nn.LeakyReLU(0.2), nn.Linear(feature_dim, 1))
+        self.contrastive_dim = int(contrastive_dim)
+        if self.contrastive_dim:    # image and sentence embeddings compared by cosine
+            self.embed_image = nn.Linear(feature_dim, self.contrastive_dim, bias=False)
+            self.embed_sentence = nn.Linear(cond_dim, self.contrastive_dim, bias=False)
         init_normal_(self)
 
     def features(self, x: Tensor) -> Tensor:
@@ -151,9 +155,24 @@ class Text2ImgDiscriminator(nn.Module):
             score = joint if score is None else score + joint
         return score
 
+    def similarity(self, phi: Tensor, sentences: Tensor) -> Tensor:
+        """(N, M) cosine similarities of every image (features ``phi`` (N, F)) with every
+        sentence (M, E), in embeddings of ``contrastive_dim``: cos(U phi_i, W s_j), the
+        scores of XMC-GAN's image-sentence contrastive loss (Zhang et al. 2021)."""
+        if not self.contrastive_dim:
+            raise ArgumentError("Text2ImgDiscriminator: built without contrastive heads "
+                                "(contrastive_dim=0)")
+        a, b = _unit_rows(self.embed_image(phi)), _unit_rows(self.embed_sentence(sentences))
+        return a @ b.transpose(0, 1)
+
     def forward(self, x: Tensor, sentence: Tensor | None = None) -> Tensor:
         """The score of each (image, sentence) pair: realism + matching (realism alone
         without a sentence)."""
         phi = self.features(x)
         score = self.realism(phi)
         return score if sentence is None else score + self.matching(phi, sentence)
+
+
+def _unit_rows(x: Tensor, eps: float = 1e-8) -> Tensor:
+    """Each row of x (N, D) divided by its Euclidean length (sqrt(|x|^2 + eps), smooth at 0)."""
+    return x / ((x * x).sum(1, keepdim=True) + eps).sqrt()

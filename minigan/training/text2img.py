@@ -65,7 +65,7 @@ from ..data.captioned_digits import CaptionedDigits
 from ..data.shapes import Shapes
 from ..data.tokenizer import Tokenizer
 from ..errors import ArgumentError, CheckpointError
-from ..functional import binary_cross_entropy_with_logits, relu
+from ..functional import binary_cross_entropy_with_logits, cross_entropy, relu
 from ..models.text2img import MATCHING, Text2ImgDiscriminator, Text2ImgGenerator
 from ..models.text_encoder import POOLS, TextEncoder
 from ..nn import BatchNorm2d, Module
@@ -152,6 +152,9 @@ class Text2ImgConfig(RunConfig):
     magp: float = 0.0                # MA-GP weight k (0: off)
     magp_power: float = 6.0          # MA-GP exponent p
     diversity: float = 0.1           # mode-seeking weight lambda (0: off); 1.0 drowned colour
+    contrastive: float = 0.0         # weight of the image-sentence contrastive loss (0: off)
+    contrastive_dim: int = 64        # ... its embedding width
+    temperature: float = 0.1         # ... and its softmax temperature
     ema: float = 0.99                # EMA decay of G and its text encoder (0: off)
     ema_bn_batches: int = 8          # batches that re-estimate the EMA generator's BatchNorm
     p_state: float = 0.5             # probability that a caption states size / color / position
@@ -174,7 +177,7 @@ class Text2ImgConfig(RunConfig):
                 raise ArgumentError(f"{option(name)}: must be one of {', '.join(allowed)}, "
                                     f"got {getattr(self, name)!r}")
         for name in ("z_dim", "text_dim", "text_layers", "text_heads", "text_ff", "ngf", "ndf",
-                     "d_features", "attention_heads", "ema_bn_batches"):
+                     "d_features", "attention_heads", "ema_bn_batches", "contrastive_dim"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ArgumentError(f"{option(name)}: must be an int >= 1, got {value!r}")
@@ -197,7 +200,9 @@ class Text2ImgConfig(RunConfig):
         for name in ("mismatch", "hard_negatives", "p_state", "lr_decay_start"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ArgumentError(f"{option(name)}: must be in [0, 1], got {getattr(self, name)}")
-        for name in ("magp", "diversity"):
+        if not self.temperature > 0:
+            raise ArgumentError(f"--temperature: must be > 0, got {self.temperature}")
+        for name in ("magp", "diversity", "contrastive"):
             if getattr(self, name) < 0:
                 raise ArgumentError(f"{option(name)}: must be >= 0, got {getattr(self, name)}")
         if not self.magp_power >= 2:
@@ -282,6 +287,36 @@ def mode_seeking_loss(images: Tensor, z: np.ndarray, eps: float = 1e-5) -> Tenso
     return (1.0 / (ratio + eps)).mean()
 
 
+def contrastive_loss(similarity: Tensor, false_negatives: np.ndarray, temperature: float) -> Tensor:
+    """InfoNCE over a batch (XMC-GAN's image-sentence loss): row i of ``similarity`` (N, N)
+    holds image i against every caption of the batch, its own on the diagonal;
+
+        L = mean_i -log softmax_j(sim_ij / temperature)[i]
+
+    over the captions j that are not ``false_negatives[i, j]`` (bool (N, N): captions also
+    true of image i, such as "a circle" beside "a red circle" of a red circle: left out)."""
+    n = similarity.shape[0]
+    xp = backend.get_array_module(similarity.data)
+    leave_out = np.asarray(false_negatives, bool) & ~np.eye(n, dtype=bool)
+    bias = backend.to_device(np.where(leave_out, -1e4, 0.0).astype(similarity.dtype),
+                             similarity.device)
+    targets = Tensor._wrap(xp.asarray(backend.to_device(np.arange(n), similarity.device)))
+    return cross_entropy(similarity / temperature + Tensor._wrap(bias), targets)
+
+
+def true_of(labels: np.ndarray, stated: np.ndarray) -> np.ndarray:
+    """bool (N, N): caption j (``labels[j]`` where ``stated[j]``) is true of image i (whose
+    attributes are all of ``labels[i]``)."""
+    return np.all(~stated[None, :, :] | (labels[None, :, :] == labels[:, None, :]), axis=-1)
+
+
+def compatible(labels: np.ndarray, stated: np.ndarray) -> np.ndarray:
+    """bool (N, N): caption j could be true of an image drawn for caption i: every attribute j
+    states is left out by i or stated with the same value."""
+    agree = ~stated[None, :, :] | ~stated[:, None, :] | (labels[None, :, :] == labels[:, None, :])
+    return np.all(agree, axis=-1)
+
+
 def matching_aware_penalty(score: Tensor, images: Tensor, sentences: Tensor | None,
                            power: float) -> Tensor:
     """MA-GP (Tao et al. 2022, DF-GAN): mean over pairs of ||(d score/d x, d score/d s)||^p,
@@ -346,7 +381,8 @@ class Text2ImgTrainer(Trainer):
             self.text_d = self._text_encoder()
             self.text_g = self._text_encoder() if cfg.text_encoder == "separate" else self.text_d
             self.G = self._generator()
-            self.D = Text2ImgDiscriminator(cfg.ndf, cfg.text_dim, cfg.d_features, cfg.matching)
+            self.D = Text2ImgDiscriminator(cfg.ndf, cfg.text_dim, cfg.d_features, cfg.matching,
+                                           cfg.contrastive_dim if cfg.contrastive > 0 else 0)
             self.G_ema = self.text_ema = None
             if cfg.ema > 0:
                 self.G_ema, self.text_ema = self._generator(), self._text_encoder()
@@ -469,6 +505,11 @@ class Text2ImgTrainer(Trainer):
                       + (1 - cfg.mismatch) * fake_loss(score_fake, cfg.loss)
                       + cfg.mismatch * fake_loss(score_wrong, cfg.loss))
             stats["d_wrong"] = float(backend.as_numpy(score_wrong.data).mean())
+            if cfg.contrastive > 0:     # which caption of the batch is this real image's?
+                contrast = contrastive_loss(D.similarity(phi_real, s_real),
+                                            true_of(batch.labels, batch.stated), cfg.temperature)
+                d_loss = d_loss + cfg.contrastive * contrast
+                stats["d_contrastive"] = contrast.item()
         else:
             score_real, score_fake = r_real, r_fake
             d_loss = real_loss(score_real, cfg.loss) + fake_loss(score_fake, cfg.loss)
@@ -495,8 +536,16 @@ class Text2ImgTrainer(Trainer):
                 else:
                     tokens_g, s_g = self.text_g(ids, pad_g)
             images = G(self._tensor(z_g), s_g, tokens_g, pad_g)
-            score = D(images, s_d)
+            phi = D.features(images)
+            score = D.realism(phi) if s_d is None else D.realism(phi) + D.matching(phi, s_d)
             g_loss = generator_loss(score, cfg.loss)
+            if text and cfg.contrastive > 0:   # ... and of this fake: the one it was drawn for
+                labels = np.concatenate([batch.labels[:half]] * 2)
+                stated = np.concatenate([batch.stated[:half]] * 2)
+                contrast = contrastive_loss(D.similarity(phi, s_d), compatible(labels, stated),
+                                            cfg.temperature)
+                g_loss = g_loss + cfg.contrastive * contrast
+                stats["g_contrastive"] = contrast.item()
             if cfg.diversity > 0:
                 diversity = mode_seeking_loss(images, z_g)
                 g_loss = g_loss + cfg.diversity * diversity

@@ -107,25 +107,40 @@ def test_step_statistics_are_finite_for_every_option():
         assert ("d_contrastive" in stats) == ("g_contrastive" in stats) == ("contrastive" in changes)
 
 
-def test_contrastive_loss_is_infonce_without_the_false_negatives():
+def test_contrastive_loss_is_infonce_with_every_true_caption_positive():
     rng = np.random.default_rng(0)
     sim = rng.uniform(-1, 1, (4, 4))
-    leave_out = np.zeros((4, 4), bool)
-    leave_out[0, 2] = leave_out[3, 1] = True
-    leave_out[1, 1] = True                                  # the diagonal always stays
-    loss = contrastive_loss(mg.tensor(sim, requires_grad=True), leave_out, 0.5)
+    positives = np.zeros((4, 4), bool)
+    positives[0, 2] = positives[3, 1] = True
+    positives[1, 1] = True                                  # the diagonal is always positive
+    loss = contrastive_loss(mg.tensor(sim, requires_grad=True), positives, 0.5)
     expected = []
     for i in range(4):
-        keep = [j for j in range(4) if j == i or not leave_out[i, j]]
-        logits = sim[i, keep] / 0.5
-        expected.append(np.log(np.exp(logits).sum()) - sim[i, i] / 0.5)
+        own = [j for j in range(4) if j == i or positives[i, j]]
+        logits = sim[i] / 0.5
+        expected.append(np.log(np.exp(logits).sum()) - np.log(np.exp(logits[own]).sum()))
     np.testing.assert_allclose(loss.item(), np.mean(expected), rtol=1e-10)
     x = mg.tensor(sim, requires_grad=True)
-    assert mg.gradcheck(lambda t: contrastive_loss(t, leave_out, 0.5), [x])
-    assert mg.gradgradcheck(lambda t: contrastive_loss(t, leave_out, 0.5), [x])
+    assert mg.gradcheck(lambda t: contrastive_loss(t, positives, 0.5), [x])
+    assert mg.gradgradcheck(lambda t: contrastive_loss(t, positives, 0.5), [x])
 
 
-def test_false_negatives_follow_what_the_captions_state():
+def test_contrastive_loss_against_torch():
+    torch = pytest.importorskip("torch", reason="torch is the oracle")
+    rng = np.random.default_rng(1)
+    sim, positives = rng.uniform(-1, 1, (6, 6)), rng.random((6, 6)) < 0.3
+    x = mg.tensor(sim, requires_grad=True)
+    loss = contrastive_loss(x, positives, 0.1)
+    loss.backward()
+    t = torch.tensor(sim / 0.1, requires_grad=True)
+    own = torch.tensor(positives | np.eye(6, dtype=bool))
+    ref = (t.logsumexp(1) - t.masked_fill(~own, -1e4).logsumexp(1)).mean()
+    ref.backward()
+    np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-10)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy() / 0.1, rtol=1e-8, atol=1e-12)
+
+
+def test_true_and_compatible_captions_follow_what_they_state():
     # attributes (shape, colour); image 0 a red circle "a red circle", image 1 a green circle
     # "a circle", image 2 a red square "a red square"
     labels = np.array([[0, 0], [0, 1], [1, 0]])

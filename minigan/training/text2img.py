@@ -65,11 +65,12 @@ from ..data.captioned_digits import CaptionedDigits
 from ..data.shapes import Shapes
 from ..data.tokenizer import Tokenizer
 from ..errors import ArgumentError, CheckpointError
-from ..functional import binary_cross_entropy_with_logits, cross_entropy, relu
+from ..functional import binary_cross_entropy_with_logits, relu
 from ..models.text2img import MATCHING, Text2ImgDiscriminator, Text2ImgGenerator
 from ..models.text_encoder import POOLS, TextEncoder
 from ..nn import BatchNorm2d, Module
 from ..ops.elementwise import abs as tensor_abs
+from ..ops.reductions import logsumexp
 from ..ops.shape import concat
 from .helpers import (copy_module_, ema_decay, frozen, linear_decay, set_learning_rate,
                       update_ema)
@@ -287,21 +288,27 @@ def mode_seeking_loss(images: Tensor, z: np.ndarray, eps: float = 1e-5) -> Tenso
     return (1.0 / (ratio + eps)).mean()
 
 
-def contrastive_loss(similarity: Tensor, false_negatives: np.ndarray, temperature: float) -> Tensor:
-    """InfoNCE over a batch (XMC-GAN's image-sentence loss): row i of ``similarity`` (N, N)
-    holds image i against every caption of the batch, its own on the diagonal;
+def contrastive_loss(similarity: Tensor, positives: np.ndarray, temperature: float) -> Tensor:
+    """InfoNCE over a batch (XMC-GAN's image-sentence loss) with every true caption a
+    positive: row i of ``similarity`` (N, N) holds image i against every caption of the
+    batch, its own on the diagonal, and ``positives[i, j]`` says caption j is also true of
+    image i (as "a circle" is of the image of "a red circle in the center"):
 
-        L = mean_i -log softmax_j(sim_ij / temperature)[i]
+        L = mean_i [ log sum_j exp(sim_ij / T) - log sum_{j positive} exp(sim_ij / T) ]
 
-    over the captions j that are not ``false_negatives[i, j]`` (bool (N, N): captions also
-    true of image i, such as "a circle" beside "a red circle" of a red circle: left out)."""
+    Counting those captions as negatives would teach the wrong thing, and counting only the
+    own caption as positive pulls every image of "a circle" to the one place that looks most
+    like the bare words: over 8 samples of a caption without a position, 1.8-2.7 positions
+    at 1,000-2,000 steps (real renders: 4.0), against 3.6 with all true captions positive."""
     n = similarity.shape[0]
     xp = backend.get_array_module(similarity.data)
-    leave_out = np.asarray(false_negatives, bool) & ~np.eye(n, dtype=bool)
-    bias = backend.to_device(np.where(leave_out, -1e4, 0.0).astype(similarity.dtype),
+    positive = np.asarray(positives, bool) | np.eye(n, dtype=bool)
+    mask = backend.to_device(np.where(positive, 0.0, -1e4).astype(similarity.dtype),
                              similarity.device)
-    targets = Tensor._wrap(xp.asarray(backend.to_device(np.arange(n), similarity.device)))
-    return cross_entropy(similarity / temperature + Tensor._wrap(bias), targets)
+    logits = similarity / temperature
+    every = logsumexp(logits, 1)
+    own = logsumexp(logits + Tensor._wrap(xp.asarray(mask)), 1)
+    return (every - own).mean()
 
 
 def true_of(labels: np.ndarray, stated: np.ndarray) -> np.ndarray:

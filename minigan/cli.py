@@ -517,9 +517,6 @@ def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
                    f"{d.lr_decay_start:g}; 1 keeps them constant).")
     p.add_argument("--loss", choices=LOSSES, help=f"The GAN loss (default {d.loss}).")
     p.add_argument("--z-dim", type=int, metavar="N", help=f"Noise size (default {d.z_dim}).")
-    p.add_argument("--noise-codes", type=int, metavar="K", help=f"Add a one-hot code of K "
-                   f"values to the noise, a discrete choice for G (default {d.noise_codes}: "
-                   f"none).")
     p.add_argument("--text-dim", type=int, metavar="N", help=f"The text encoder's width and "
                    f"the sentence vector's size (default {d.text_dim}).")
     p.add_argument("--text-layers", type=int, metavar="N", help=f"Transformer layers of the "

@@ -62,7 +62,7 @@ def test_exact_resume_across_both_stages(tmp_path, stop):
     # stage 1 is steps 0-1, stage 2 from step 2; the run stops in stage 1, at the boundary, or
     # in stage 2, and every option that draws or differentiates is on
     config = tiny(steps=5, pretrain_steps=2, cross_attention=True, magp=0.1, hard_negatives=0.5,
-                  text_encoder="separate", lr_decay_start=0.5, noise_codes=3, contrastive=0.5)
+                  text_encoder="separate", lr_decay_start=0.5, contrastive=0.5)
     straight = Text2ImgTrainer(config)
     for _ in range(5):
         straight.train_step()
@@ -196,22 +196,11 @@ def test_sample_prompts_noise_and_errors():
         trainer.sample(["a circle", "a square"], np.zeros((3, 4), np.float32))
 
 
-def test_noise_codes_append_a_uniform_one_hot_code_to_the_gaussian_noise():
-    plain = Text2ImgTrainer(tiny(steps=1))
-    z = plain.draw_noise(np.random.default_rng(3), 5)            # no codes: N(0, 1) as before
+def test_draw_noise_is_the_standard_normal_or_its_truncation():
+    trainer = Text2ImgTrainer(tiny(steps=1))
+    z = trainer.draw_noise(np.random.default_rng(3), 5)
     np.testing.assert_array_equal(z, np.random.default_rng(3).standard_normal((5, 4)).astype(np.float32))
-    coded = Text2ImgTrainer(tiny(steps=1, noise_codes=6))
-    assert coded.noise_width == 10 and coded.G.project.weight.shape[1] == 10 + 8
-    z = coded.draw_noise(np.random.default_rng(0), 6000, truncation=0.5)
-    codes = z[:, 4:]
-    assert set(np.unique(codes)) == {0.0, 1.0} and (codes.sum(1) == 1).all()
-    np.testing.assert_allclose(codes.mean(0), 1 / 6, atol=0.02)  # every value equally often
-    assert np.abs(z[:, :4]).max() <= 0.5                         # truncation: Gaussian part only
-    assert coded.noise(3).shape == (3, 10)
-    assert coded.sample(["a circle"] * 3, coded.noise(3)).shape == (3, 3, 32, 32)
-    with pytest.raises(mg.ArgumentError, match=r"z must have shape \(1, 10\)"):
-        coded.sample(["a circle"], np.zeros((1, 4), np.float32))
-    coded.train_step()
+    assert np.abs(trainer.draw_noise(np.random.default_rng(0), 500, truncation=0.5)).max() <= 0.5
 
 
 def test_ema_batchnorm_is_reestimated_before_sampling():
@@ -250,7 +239,6 @@ def test_wrong_kind_checkpoint_is_refused(tmp_path):
     (dict(text_dim=10, text_heads=4), "--text-dim"),
     (dict(ngf=0), "--ngf: must be an int >= 1"),
     (dict(lr_decay_start=1.5), r"--lr-decay-start: must be in \[0, 1\]"),
-    (dict(noise_codes=-1), "--noise-codes: must be an int >= 0"),
     (dict(temperature=0.0), "--temperature: must be > 0"),
     (dict(contrastive=-1.0), "--contrastive: must be >= 0"),
 ])

@@ -135,7 +135,6 @@ class Text2ImgConfig(RunConfig):
     lr_decay_start: float = 1.0      # from this fraction of --steps both rates fall linearly to 0
     loss: str = "hinge"              # "hinge" or "bce"
     z_dim: int = 32
-    noise_codes: int = 0             # K > 0: the noise also holds a one-hot code of K values
     text_dim: int = 64               # the encoder's width = the sentence vector's
     text_layers: int = 2
     text_heads: int = 4
@@ -183,10 +182,6 @@ class Text2ImgConfig(RunConfig):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ArgumentError(f"{option(name)}: must be an int >= 1, got {value!r}")
             setattr(self, name, int(value))
-        if isinstance(self.noise_codes, bool) or not isinstance(
-                self.noise_codes, (int, np.integer)) or self.noise_codes < 0:
-            raise ArgumentError(f"--noise-codes: must be an int >= 0, got {self.noise_codes!r}")
-        self.noise_codes = int(self.noise_codes)
         if self.batch_size % 2:
             raise ArgumentError(f"--batch-size: must be even (the diversity term pairs "
                                 f"samples), got {self.batch_size}")
@@ -411,7 +406,7 @@ class Text2ImgTrainer(Trainer):
 
     def _generator(self) -> Text2ImgGenerator:
         cfg = self.config
-        return Text2ImgGenerator(self.noise_width, cfg.text_dim, cfg.text_dim, cfg.ngf,
+        return Text2ImgGenerator(cfg.z_dim, cfg.text_dim, cfg.text_dim, cfg.ngf,
                                  cfg.cross_attention, cfg.attention_heads)
 
     def _text_encoder(self) -> TextEncoder:
@@ -442,23 +437,11 @@ class Text2ImgTrainer(Trainer):
         ids, pad = self.tokenizer.encode(captions, CAPTION_LENGTH)
         return self._tensor(ids), backend.to_device(pad, self.config.device)
 
-    @property
-    def noise_width(self) -> int:
-        """The width of G's noise input: ``z_dim`` Gaussian entries, then ``noise_codes``."""
-        return self.config.z_dim + self.config.noise_codes
-
     def draw_noise(self, rng: np.random.Generator, n: int, truncation: float | None = None
                    ) -> np.ndarray:
-        """float32 (n, noise_width) noise from ``rng``: ``z_dim`` draws of N(0, 1) (optionally
-        truncated, see :func:`truncated_normal`), then with ``noise_codes`` K > 0 a one-hot
-        code of a value drawn uniformly from K (InfoGAN's categorical code, without its
-        mutual-information loss: a discrete part of the noise, so that G can pick one of
-        several discrete choices, such as a position, without passing through blends)."""
-        z = truncated_normal(rng, (n, self.config.z_dim), truncation)
-        codes = self.config.noise_codes
-        if codes:
-            z = np.concatenate([z, np.eye(codes, dtype=np.float32)[rng.integers(0, codes, n)]], 1)
-        return z
+        """float32 (n, z_dim) noise from ``rng``: draws of N(0, 1), optionally truncated (see
+        :func:`truncated_normal`). The one place G's noise is drawn."""
+        return truncated_normal(rng, (n, self.config.z_dim), truncation)
 
     def _noise(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.draw_noise(rng, n)
@@ -599,9 +582,8 @@ class Text2ImgTrainer(Trainer):
         self._ema_bn_step = self.step
 
     def noise(self, n: int, seed: int | None = None, truncation: float | None = None) -> Tensor:
-        """n noise vectors (n, noise_width) (see :meth:`draw_noise`), fixed by ``seed``
-        (default: the run's own). ``truncation`` T > 0: the Gaussian part from the truncated
-        normal, each entry with |z| > T redrawn until none is left (the truncation trick:
+        """n noise vectors (n, z_dim) (see :meth:`draw_noise`), fixed by ``seed`` (default: the
+        run's own). ``truncation`` T > 0: the truncated normal, each entry with |z| > T redrawn until none is left (the truncation trick:
         typical images for less variety)."""
         cfg = self.config
         rng = np.random.default_rng([cfg.seed if seed is None else int(seed), NOISE_STREAM])
@@ -612,8 +594,8 @@ class Text2ImgTrainer(Trainer):
             z = self.noise(count)
         elif not isinstance(z, Tensor):
             z = self._tensor(np.asarray(z, np.float32))
-        if z.shape != (count, self.noise_width):
-            raise ArgumentError(f"sample: z must have shape ({count}, {self.noise_width}) "
+        if z.shape != (count, self.config.z_dim):
+            raise ArgumentError(f"sample: z must have shape ({count}, {self.config.z_dim}) "
                                 f"(one noise vector per image), got {z.shape}")
         return z
 
@@ -642,7 +624,7 @@ class Text2ImgTrainer(Trainer):
 
     def sample(self, prompts: Sequence[str] | None, z: Tensor | np.ndarray | None = None,
                n: int | None = None) -> Tensor:
-        """Images (N, 3, 32, 32) in [-1, 1], one per prompt (``z`` (N, noise_width), default
+        """Images (N, 3, 32, 32) in [-1, 1], one per prompt (``z`` (N, z_dim), default
         :meth:`noise`). ``prompts=None`` samples without text (the stage-1 generator), ``n``
         images. Unknown words warn, empty prompts raise (see ``Tokenizer.encode_prompts``)."""
         if prompts is not None and isinstance(prompts, str):
@@ -658,7 +640,7 @@ class Text2ImgTrainer(Trainer):
     def interpolate(self, start: str, end: str, steps: int = 8,
                     z: Tensor | np.ndarray | None = None) -> Tensor:
         """``steps`` images (steps, 3, 32, 32) morphing from caption ``start`` to ``end`` with
-        one noise vector (``z`` (1, noise_width); default the first of :meth:`noise`): image i reads
+        one noise vector (``z`` (1, z_dim); default the first of :meth:`noise`): image i reads
         the sentence vector (1 - t) s_start + t s_end, t = i / (steps - 1). The token states
         (read by cross-attention) are blended the same way when both captions pad to the same
         mask (the same number of words); otherwise an image takes the tokens and mask of the

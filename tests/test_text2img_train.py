@@ -107,34 +107,40 @@ def test_step_statistics_are_finite_for_every_option():
         assert ("d_contrastive" in stats) == ("g_contrastive" in stats) == ("contrastive" in changes)
 
 
-def test_contrastive_loss_is_infonce_with_every_true_caption_positive():
+@pytest.mark.parametrize("role", ["positives", "leave_out"])
+def test_contrastive_loss_is_infonce_over_the_kept_captions(role):
     rng = np.random.default_rng(0)
     sim = rng.uniform(-1, 1, (4, 4))
-    positives = np.zeros((4, 4), bool)
-    positives[0, 2] = positives[3, 1] = True
-    positives[1, 1] = True                                  # the diagonal is always positive
-    loss = contrastive_loss(mg.tensor(sim, requires_grad=True), positives, 0.5)
+    mask = np.zeros((4, 4), bool)
+    mask[0, 2] = mask[3, 1] = True
+    mask[1, 1] = True                                   # the diagonal is always positive
+    loss = contrastive_loss(mg.tensor(sim), **{role: mask}, temperature=0.5)
     expected = []
     for i in range(4):
-        own = [j for j in range(4) if j == i or positives[i, j]]
         logits = sim[i] / 0.5
-        expected.append(np.log(np.exp(logits).sum()) - np.log(np.exp(logits[own]).sum()))
+        others = [j for j in range(4) if j != i and mask[i, j]]
+        own = [i] + (others if role == "positives" else [])
+        kept = [j for j in range(4) if role == "positives" or j not in others]
+        expected.append(np.log(np.exp(logits[kept]).sum()) - np.log(np.exp(logits[own]).sum()))
     np.testing.assert_allclose(loss.item(), np.mean(expected), rtol=1e-10)
     x = mg.tensor(sim, requires_grad=True)
-    assert mg.gradcheck(lambda t: contrastive_loss(t, positives, 0.5), [x])
-    assert mg.gradgradcheck(lambda t: contrastive_loss(t, positives, 0.5), [x])
+    assert mg.gradcheck(lambda t: contrastive_loss(t, **{role: mask}, temperature=0.5), [x])
+    assert mg.gradgradcheck(lambda t: contrastive_loss(t, **{role: mask}, temperature=0.5), [x])
 
 
 def test_contrastive_loss_against_torch():
     torch = pytest.importorskip("torch", reason="torch is the oracle")
     rng = np.random.default_rng(1)
-    sim, positives = rng.uniform(-1, 1, (6, 6)), rng.random((6, 6)) < 0.3
+    sim, positives, leave_out = rng.uniform(-1, 1, (6, 6)), rng.random((6, 6)) < 0.3, rng.random((6, 6)) < 0.3
+    leave_out &= ~positives
     x = mg.tensor(sim, requires_grad=True)
-    loss = contrastive_loss(x, positives, 0.1)
+    loss = contrastive_loss(x, positives, leave_out, temperature=0.1)
     loss.backward()
     t = torch.tensor(sim / 0.1, requires_grad=True)
-    own = torch.tensor(positives | np.eye(6, dtype=bool))
-    ref = (t.logsumexp(1) - t.masked_fill(~own, -1e4).logsumexp(1)).mean()
+    eye = torch.eye(6, dtype=torch.bool)
+    own = torch.tensor(positives) | eye
+    kept = ~torch.tensor(leave_out) | eye
+    ref = (t.masked_fill(~kept, -1e4).logsumexp(1) - t.masked_fill(~own, -1e4).logsumexp(1)).mean()
     ref.backward()
     np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-10)
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy() / 0.1, rtol=1e-8, atol=1e-12)

@@ -283,27 +283,31 @@ def mode_seeking_loss(images: Tensor, z: np.ndarray, eps: float = 1e-5) -> Tenso
     return (1.0 / (ratio + eps)).mean()
 
 
-def contrastive_loss(similarity: Tensor, positives: np.ndarray, temperature: float) -> Tensor:
-    """InfoNCE over a batch (XMC-GAN's image-sentence loss) with every true caption a
-    positive: row i of ``similarity`` (N, N) holds image i against every caption of the
-    batch, its own on the diagonal, and ``positives[i, j]`` says caption j is also true of
-    image i (as "a circle" is of the image of "a red circle in the center"):
+def contrastive_loss(similarity: Tensor, positives: np.ndarray | None = None,
+                     leave_out: np.ndarray | None = None, temperature: float = 0.1) -> Tensor:
+    """InfoNCE over a batch (XMC-GAN's image-sentence loss): row i of ``similarity`` (N, N)
+    holds image i against every caption of the batch, its own caption on the diagonal;
 
-        L = mean_i [ log sum_j exp(sim_ij / T) - log sum_{j positive} exp(sim_ij / T) ]
+        L = mean_i [ log sum_{j kept} exp(sim_ij / T) - log sum_{j positive} exp(sim_ij / T) ]
 
-    Counting those captions as negatives would teach the wrong thing, and counting only the
-    own caption as positive pulls every image of "a circle" to the one place that looks most
-    like the bare words: over 8 samples of a caption without a position, 1.8-2.7 positions
-    at 1,000-2,000 steps (real renders: 4.0), against 3.6 with all true captions positive."""
+    The diagonal is always positive; ``positives[i, j]`` makes caption j a positive of image i
+    too, ``leave_out[i, j]`` drops it from row i (bool (N, N) masks). Captions also true of an
+    image (as "a circle" is of the image of "a red circle in the center") must not be
+    negatives: D leaves them out (its own caption must win, which teaches every word), G counts
+    them as positives (any true caption may win; with its own caption alone as the positive
+    every image of "a circle" went where it looked most like the bare words: 1.8-2.7 positions
+    over 8 samples at 1,000-2,000 steps, against 4.0 for real renders)."""
     n = similarity.shape[0]
     xp = backend.get_array_module(similarity.data)
-    positive = np.asarray(positives, bool) | np.eye(n, dtype=bool)
-    mask = backend.to_device(np.where(positive, 0.0, -1e4).astype(similarity.dtype),
-                             similarity.device)
+    own = np.eye(n, dtype=bool)
+    positive = own if positives is None else own | np.asarray(positives, bool)
+    kept = np.ones((n, n), bool) if leave_out is None else ~np.asarray(leave_out, bool) | own
+
+    def masked(mask: np.ndarray) -> Tensor:
+        bias = np.where(mask, 0.0, -1e4).astype(similarity.dtype)
+        return Tensor._wrap(xp.asarray(backend.to_device(bias, similarity.device)))
     logits = similarity / temperature
-    every = logsumexp(logits, 1)
-    own = logsumexp(logits + Tensor._wrap(xp.asarray(mask)), 1)
-    return (every - own).mean()
+    return (logsumexp(logits + masked(kept), 1) - logsumexp(logits + masked(positive), 1)).mean()
 
 
 def true_of(labels: np.ndarray, stated: np.ndarray) -> np.ndarray:
@@ -497,7 +501,8 @@ class Text2ImgTrainer(Trainer):
             stats["d_wrong"] = float(backend.as_numpy(score_wrong.data).mean())
             if cfg.contrastive > 0:     # which caption of the batch is this real image's?
                 contrast = contrastive_loss(D.similarity(phi_real, s_real),
-                                            true_of(batch.labels, batch.stated), cfg.temperature)
+                                            leave_out=true_of(batch.labels, batch.stated),
+                                            temperature=cfg.temperature)
                 d_loss = d_loss + cfg.contrastive * contrast
                 stats["d_contrastive"] = contrast.item()
         else:
@@ -532,8 +537,9 @@ class Text2ImgTrainer(Trainer):
             if text and cfg.contrastive > 0:   # ... and of this fake: the one it was drawn for
                 labels = np.concatenate([batch.labels[:half]] * 2)
                 stated = np.concatenate([batch.stated[:half]] * 2)
-                contrast = contrastive_loss(D.similarity(phi, s_d), compatible(labels, stated),
-                                            cfg.temperature)
+                contrast = contrastive_loss(D.similarity(phi, s_d),
+                                            positives=compatible(labels, stated),
+                                            temperature=cfg.temperature)
                 g_loss = g_loss + cfg.contrastive * contrast
                 stats["g_contrastive"] = contrast.item()
             if cfg.diversity > 0:

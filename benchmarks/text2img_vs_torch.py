@@ -4,8 +4,8 @@ PyTorch twins of minigan's text encoder, generator and discriminator are built w
 submodule names, so minigan's weights copy straight in. One training step is the stage-2 step
 of ``Text2ImgTrainer.train_step`` (the captioned batch, its wrong captions and the noises are
 drawn once with NumPy and given to both): D on (real, caption), (fake, caption), (real, wrong
-caption) with the hinge loss, then G on B/2 captions with two noises each (hinge + the
-mode-seeking term), Adam for both. Timed in alternating blocks (``minigan.bench.interleave``)
+caption) with the hinge loss (+ the contrastive term when on), then G on B/2 captions with
+two noises each (hinge + the mode-seeking term + the contrastive term), Adam for both. Timed in alternating blocks (``minigan.bench.interleave``)
 after a warm-up; medians. ``--cpu-time``: one thread each, process CPU time (the fair measure
 on a busy machine). The process is tuned as ``minigan train`` tunes its own
 (``mg.tune_process()``: glibc keeps freed memory, OpenBLAS spins less; it helps PyTorch's
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import minigan as mg  # noqa: E402
 from minigan import backend, bench  # noqa: E402
 from minigan.training.text2img import (CAPTION_LENGTH, Text2ImgConfig,  # noqa: E402
-                                       Text2ImgTrainer, step_generator)
+                                       Text2ImgTrainer, compatible, step_generator, true_of)
 
 
 def torch_twins(torch, trainer: Text2ImgTrainer):
@@ -118,9 +118,17 @@ def torch_twins(torch, trainer: Text2ImgTrainer):
                 nn.Flatten(), nn.Linear(64 * d, cfg.d_features), nn.LeakyReLU(0.2))
             self.realism_head = nn.Linear(cfg.d_features, 1)
             self.project_sentence = nn.Linear(cfg.text_dim, cfg.d_features, bias=False)
+            if cfg.contrastive > 0:
+                self.embed_image = nn.Linear(cfg.d_features, cfg.contrastive_dim, bias=False)
+                self.embed_sentence = nn.Linear(cfg.text_dim, cfg.contrastive_dim, bias=False)
 
         def score(self, phi, s):
             return self.realism_head(phi)[:, 0] + (phi * self.project_sentence(s)).sum(1)
+
+        def similarity(self, phi, s):
+            def unit(x):
+                return x / (x.pow(2).sum(1, keepdim=True) + 1e-8).sqrt()
+            return unit(self.embed_image(phi)) @ unit(self.embed_sentence(s)).T
 
     twins = {"text_encoder": TextEncoder(trainer.text_d), "generator": Generator(),
              "discriminator": Discriminator()}
@@ -129,6 +137,18 @@ def torch_twins(torch, trainer: Text2ImgTrainer):
         state = {k: torch.from_numpy(np.array(backend.as_numpy(v.data))) for k, v in ours.items()}
         module.load_state_dict(state, strict=True)
     return twins["text_encoder"], twins["generator"], twins["discriminator"]
+
+
+def torch_contrastive(torch, similarity, positives, leave_out, temperature: float):
+    """``minigan.training.text2img.contrastive_loss`` in PyTorch."""
+    n = similarity.shape[0]
+    eye = torch.eye(n, dtype=torch.bool)
+    own = eye if positives is None else eye | torch.from_numpy(positives)
+    kept = torch.ones(n, n, dtype=torch.bool) if leave_out is None else \
+        ~torch.from_numpy(leave_out) | eye
+    logits = similarity / temperature
+    return (logits.masked_fill(~kept, -1e4).logsumexp(1)
+            - logits.masked_fill(~own, -1e4).logsumexp(1)).mean()
 
 
 def torch_step(torch, trainer: Text2ImgTrainer, E, G, D, opt_g, opt_d):
@@ -163,6 +183,10 @@ def torch_step(torch, trainer: Text2ImgTrainer, E, G, D, opt_g, opt_d):
                                          create_graph=True)
             norms = gx.pow(2).sum((1, 2, 3)) + gs.pow(2).sum(1)
             d_loss = d_loss + cfg.magp * norms.pow(cfg.magp_power / 2).mean()
+        if cfg.contrastive > 0:
+            d_loss = d_loss + cfg.contrastive * torch_contrastive(
+                torch, D.similarity(phi[:B], s_real), None,
+                true_of(batch.labels, batch.stated), cfg.temperature)
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
@@ -172,7 +196,14 @@ def torch_step(torch, trainer: Text2ImgTrainer, E, G, D, opt_g, opt_d):
         with torch.no_grad():
             tokens_g, s_g = E(ids_g, pad_g)
         images = G(z_g, s_g, tokens_g, pad_g)
-        g_loss = -D.score(D.body(images), s_g).mean()
+        phi_g = D.body(images)
+        g_loss = -D.score(phi_g, s_g).mean()
+        if cfg.contrastive > 0:
+            labels = np.concatenate([batch.labels[:half]] * 2)
+            stated = np.concatenate([batch.stated[:half]] * 2)
+            g_loss = g_loss + cfg.contrastive * torch_contrastive(
+                torch, D.similarity(phi_g, s_g), compatible(labels, stated), None,
+                cfg.temperature)
         if cfg.diversity > 0:
             d_img = (images[:half] - images[half:]).abs().mean((1, 2, 3))
             d_z = torch.from_numpy(np.abs(z_np[:half] - z_np[half:]).mean(1))
@@ -202,6 +233,8 @@ def main(argv=None) -> int:
                         help="one thread, timed by the process's CPU time (for busy machines)")
     parser.add_argument("--cross-attention", action="store_true")
     parser.add_argument("--magp", type=float, default=0.0)
+    parser.add_argument("--contrastive", type=float, default=None,
+                        help="the contrastive loss's weight (default: the model's default)")
     parser.add_argument("--untuned", action="store_true",
                         help="leave the process as an import leaves it (no mg.tune_process())")
     args = parser.parse_args(argv)
@@ -216,8 +249,9 @@ def main(argv=None) -> int:
         print("note: without threadpoolctl NumPy's BLAS keeps its threads, and their spinning "
               "counts as minigan's CPU time (measured: 0.68-0.83 s a step instead of 0.34-0.44); "
               "run with OPENBLAS_NUM_THREADS=1 for --cpu-time")
+    extra = {} if args.contrastive is None else {"contrastive": args.contrastive}
     config = Text2ImgConfig(batch_size=args.batch_size, cross_attention=args.cross_attention,
-                            magp=args.magp, ema=0.0, steps=10 ** 6)
+                            magp=args.magp, ema=0.0, steps=10 ** 6, **extra)
     trainer = Text2ImgTrainer(config)
     E, G, D = torch_twins(torch, trainer)
     adam = dict(lr=2e-4, betas=config.betas)
@@ -228,7 +262,7 @@ def main(argv=None) -> int:
     ta, tb = bench.interleave(trainer.train_step, theirs, args.repeats, args.warmup, now,
                               block=3, untimed=1)
     print(f"text2img step, batch {args.batch_size}, cross-attention {args.cross_attention}, "
-          f"MA-GP {args.magp}; threads {threads}; minigan {mg.__version__}, numpy "
+          f"MA-GP {args.magp}, contrastive {config.contrastive:g}; threads {threads}; minigan {mg.__version__}, numpy "
           f"{np.__version__}, torch {torch.__version__}")
     print(f"malloc: {settings['malloc']}; BLAS: {settings['blas_spin']}")
     print(f"{'process CPU time' if args.cpu_time else 'wall clock'}, medians of {args.repeats}; "

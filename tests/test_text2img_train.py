@@ -329,7 +329,7 @@ def test_torch_twins_of_the_benchmark_compute_the_same(torch, cross_attention):
     """benchmarks/text2img_vs_torch.py times PyTorch twins: they must be the same model."""
     from minigan import bench
     twins = bench.import_benchmark("text2img_vs_torch")
-    trainer = Text2ImgTrainer(tiny(cross_attention=cross_attention, batch_size=4))
+    trainer = Text2ImgTrainer(tiny(cross_attention=cross_attention, batch_size=4, contrastive=1.0))
     with mg.no_grad():          # gates and projections away from zero
         for p in trainer.G.parameters():
             p.data[...] += 0.1 * np.random.default_rng(0).standard_normal(p.shape)
@@ -344,6 +344,14 @@ def test_torch_twins_of_the_benchmark_compute_the_same(torch, cross_attention):
     np.testing.assert_allclose(x.numpy(), t_x.detach().numpy(), atol=1e-5)
     np.testing.assert_allclose(trainer.D(x, s).numpy(), D.score(D.body(t_x), t_s).detach().numpy(),
                                atol=1e-5)
+    phi = trainer.D.features(x)
+    np.testing.assert_allclose(trainer.D.similarity(phi, s).numpy(),
+                               D.similarity(D.body(t_x), t_s).detach().numpy(), atol=1e-5)
+    sim = np.random.default_rng(2).uniform(-1, 1, (4, 4))
+    masks = np.random.default_rng(3).random((2, 4, 4)) < 0.4
+    ours = contrastive_loss(mg.tensor(sim), masks[0], masks[1] & ~masks[0], temperature=0.1)
+    theirs = twins.torch_contrastive(torch, torch.tensor(sim), masks[0], masks[1] & ~masks[0], 0.1)
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
     step = twins.torch_step(torch, trainer, E, G, D, torch.optim.Adam(G.parameters()),
                             torch.optim.Adam(list(D.parameters()) + list(E.parameters())))
     step()                      # one PyTorch training step runs

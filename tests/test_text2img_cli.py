@@ -191,7 +191,7 @@ def test_quick_is_a_short_run_whose_settings_yield_to_options(capsys):
     assert (plain.steps, plain.out) == (Text2ImgConfig().steps, "runs/text2img")
     assert main(["train", "text2img", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "--quick" in text and "3 minutes on 2 CPU cores" in text and "measured" in text
+    assert "--quick" in text and "minutes on 2 CPU cores" in text and "measured" in text
 
 
 # ---------------------------------------------------------------------------- sample

@@ -253,6 +253,24 @@ def test_config_errors_name_the_option(changes, match):
         Text2ImgTrainer(tiny(**changes))
 
 
+def test_a_config_from_before_a_field_existed_keeps_what_it_was_trained_with():
+    import json
+    old = json.loads(tiny(steps=3).to_json())
+    for name in ("contrastive", "lr_decay_start"):
+        del old[name]
+    config = Text2ImgConfig.from_json(json.dumps(old))
+    assert (config.contrastive, config.lr_decay_start) == (0.0, 1.0)
+    assert Text2ImgConfig().contrastive > 0 and Text2ImgConfig().lr_decay_start < 1
+
+
+def test_weights_that_do_not_fit_the_config_are_a_checkpoint_error(tmp_path):
+    trainer = Text2ImgTrainer(tiny(steps=1))
+    state = trainer.state_dict()
+    del state["discriminator"]["embed_image.weight"]
+    with pytest.raises(mg.CheckpointError, match="'discriminator' does not fit"):
+        Text2ImgTrainer(tiny(steps=1)).load_state_dict(state)
+
+
 def test_config_round_trips_through_json():
     config = tiny(steps=7, cross_attention=True).validate()
     again = Text2ImgConfig.from_json(config.to_json(), steps=9)

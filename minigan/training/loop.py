@@ -70,7 +70,7 @@ import math
 import signal
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, ClassVar, Iterator
 
 import numpy as np
 
@@ -88,7 +88,12 @@ RESUMABLE_FIELDS = ("steps", "device", "out", "sample_every", "checkpoint_every"
 
 @dataclasses.dataclass
 class RunConfig:
-    """The settings every GAN run has (saved in its checkpoints); trainers extend it."""
+    """The settings every GAN run has (saved in its checkpoints); trainers extend it.
+
+    ``ABSENT_MEANS``: for fields added after checkpoints were already written, the value
+    that reproduces what such a checkpoint was trained with (a config that lacks the field
+    takes it, not today's default)."""
+    ABSENT_MEANS: ClassVar[dict] = {}
     steps: int = 1000
     batch_size: int = 64
     lr: float = 2e-4
@@ -118,7 +123,7 @@ class RunConfig:
     def from_json(cls, text: str, **overrides: Any) -> "RunConfig":
         """The config a checkpoint saved (``overrides`` replace fields; None ones are
         ignored). Lists come back as tuples where the field's default is a tuple."""
-        fields = json.loads(text)
+        fields = {**cls.ABSENT_MEANS, **json.loads(text)}
         for f in dataclasses.fields(cls):
             if isinstance(fields.get(f.name), list) and isinstance(f.default, tuple):
                 fields[f.name] = tuple(fields[f.name])

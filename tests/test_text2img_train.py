@@ -97,14 +97,15 @@ def test_stages_use_and_train_the_text_pathway_only_in_stage_two():
 def test_step_statistics_are_finite_for_every_option():
     for changes in (dict(loss="bce"), dict(matching="concat", pool="cls"), dict(magp=1.0),
                     dict(diversity=0.0, ema=0.0, mismatch=0.0), dict(cross_attention=True),
-                    dict(lr_decay_start=0.0), dict(contrastive=1.0),
+                    dict(lr_decay_start=0.0), dict(contrastive=0.0),
                     dict(contrastive=1.0, data="digits")):
         trainer = Text2ImgTrainer(tiny(steps=2, **changes))
         stats = trainer.train_step()
         assert all(np.isfinite(v) for v in stats.values()), (changes, stats)
         assert ("magp" in stats) == (changes.get("magp", 0) > 0)
         assert ("diversity" in stats) == (changes.get("diversity", 1.0) > 0)
-        assert ("d_contrastive" in stats) == ("g_contrastive" in stats) == ("contrastive" in changes)
+        on = changes.get("contrastive", Text2ImgConfig().contrastive) > 0
+        assert ("d_contrastive" in stats) == ("g_contrastive" in stats) == on
 
 
 @pytest.mark.parametrize("role", ["positives", "leave_out"])

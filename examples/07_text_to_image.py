@@ -18,7 +18,9 @@ match. The training step below is the whole method, written out:
 
 It writes ``runs/examples/07_text_to_image/step_XXXX.png``, one row per prompt (``--out DIR``
 for another folder), and at the end scores the samples with the shipped attribute classifier.
-``minigan train text2img`` trains the same model with EMA, checkpoints and logs, and
+``minigan train text2img`` trains the same model with more (a contrastive term that makes
+each image pick its own caption among the batch's, a decaying learning rate, EMA), with
+checkpoints and logs, and
 ``minigan sample --prompt "..."`` draws from it.
 """
 from __future__ import annotations

@@ -5,8 +5,8 @@ submodule names, so minigan's weights copy straight in. One training step is the
 of ``Text2ImgTrainer.train_step`` (the captioned batch, its wrong captions and the noises are
 drawn once with NumPy and given to both): D on (real, caption), (fake, caption), (real, wrong
 caption) with the hinge loss (+ the contrastive term when on), then G on B/2 captions with
-two noises each (hinge + the mode-seeking term + the contrastive term), Adam for both. Timed in alternating blocks (``minigan.bench.interleave``)
-after a warm-up; medians. ``--cpu-time``: one thread each, process CPU time (the fair measure
+two noises each (hinge + the mode-seeking term + the contrastive term), Adam for both.
+Timed in alternating blocks (``minigan.bench.interleave``) after a warm-up; medians. ``--cpu-time``: one thread each, process CPU time (the fair measure
 on a busy machine). The process is tuned as ``minigan train`` tunes its own
 (``mg.tune_process()``: glibc keeps freed memory, OpenBLAS spins less; it helps PyTorch's
 allocations as much as ours); ``--untuned`` leaves it as an import does.
@@ -262,7 +262,8 @@ def main(argv=None) -> int:
     ta, tb = bench.interleave(trainer.train_step, theirs, args.repeats, args.warmup, now,
                               block=3, untimed=1)
     print(f"text2img step, batch {args.batch_size}, cross-attention {args.cross_attention}, "
-          f"MA-GP {args.magp}, contrastive {config.contrastive:g}; threads {threads}; minigan {mg.__version__}, numpy "
+          f"MA-GP {args.magp}, contrastive {config.contrastive:g}; threads {threads}; "
+          f"minigan {mg.__version__}, numpy "
           f"{np.__version__}, torch {torch.__version__}")
     print(f"malloc: {settings['malloc']}; BLAS: {settings['blas_spin']}")
     print(f"{'process CPU time' if args.cpu_time else 'wall clock'}, medians of {args.repeats}; "

@@ -29,9 +29,10 @@ One step of stage 2 (text), batch of B captioned images x with captions c:
    each, 'minigan eval' with 2,000 captions): with the contrastive term, 6,000 steps, whole
    seen captions 0.957 and held-out pairs 0.939; without it 0.941 / 0.913 (8,000 steps) and
    0.950 / 0.915 (4,000 steps, lambda 0.1). lambda = 0.3 keeps the unstated attributes
-   varied beside it (3.7 colours and 3.6 positions over 8 samples of a partial caption; with
-   0.1, 3.9 and 2.4 at 2,000 steps, and that run diverged at 3,000). With MSGAN's lambda = 1 and no contrastive term the cheapest way for G to follow
-   the noise was to change the colour (colour at chance at 1,000 steps).
+   varied beside it (3.7-4.0 colours and 3.5-3.6 positions over 8 samples of a partial
+   caption; with 0.1, 3.9 and 2.4 at 2,000 steps, and that run diverged at 3,000). With
+   MSGAN's lambda = 1 and no contrastive term the cheapest way for G to follow the noise was
+   to change the colour (colour at chance at 1,000 steps).
 3. The EMA copies of G and its text encoder move towards the trained ones
    (decay min(ema, (1 + t)/(10 + t))). Before the EMA generator samples, its BatchNorm
    statistics are re-estimated on ``ema_bn_batches`` batches of training captions (the
@@ -601,8 +602,8 @@ class Text2ImgTrainer(Trainer):
 
     def noise(self, n: int, seed: int | None = None, truncation: float | None = None) -> Tensor:
         """n noise vectors (n, z_dim) (see :meth:`draw_noise`), fixed by ``seed`` (default: the
-        run's own). ``truncation`` T > 0: the truncated normal, each entry with |z| > T redrawn until none is left (the truncation trick:
-        typical images for less variety)."""
+        run's own). ``truncation`` T > 0: the truncated normal, each entry with |z| > T
+        redrawn until none is left (the truncation trick: typical images for less variety)."""
         cfg = self.config
         rng = np.random.default_rng([cfg.seed if seed is None else int(seed), NOISE_STREAM])
         return self._tensor(self.draw_noise(rng, n, truncation))

@@ -67,9 +67,12 @@ def test_linspace_logspace_like_torch(torch):
                   torch.linspace(start, end, steps, dtype=getattr(torch, name)))
         for base in (10.0, 2.0):
             for name in ("float32", "float64"):
+                # not bit for bit even in float64: base ** x comes from NumPy's pow and from
+                # PyTorch's own, which differ by an ulp on some CPUs (seen on an Intel Xeon:
+                # 0.8552308006158119 against 0.855230800615812)
                 _same(mg.logspace(start / 40, end / 40, steps, base, dtype=name),
                       torch.logspace(start / 40, end / 40, steps, base, dtype=getattr(torch, name)),
-                      exact=name == "float64")
+                      exact=False)
     _same(mg.logspace(0, 2, 3), torch.logspace(0, 2, 3))
 
 

@@ -516,7 +516,7 @@ def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--betas", type=float, nargs=2, metavar=("B1", "B2"),
                    help=f"Adam's betas (default {d.betas[0]:g} {d.betas[1]:g}).")
     p.add_argument("--lr-decay-start", type=float, metavar="F", help=f"From this fraction of "
-                   f"--steps both learning rates fall linearly to 0 at the last step (default "
+                   f"--steps both learning rates fall linearly, to 0 at the end (default "
                    f"{d.lr_decay_start:g}; 1 keeps them constant).")
     p.add_argument("--loss", choices=LOSSES, help=f"The GAN loss (default {d.loss}).")
     p.add_argument("--z-dim", type=int, metavar="N", help=f"Noise size (default {d.z_dim}).")

@@ -143,8 +143,9 @@ def evaluate_text2img(sample: Callable[[Sequence[str], np.ndarray], np.ndarray],
 
     ``sample(prompts, z)`` returns images (N, 3, 32, 32) in [-1, 1] for N prompts and noises
     z; ``noise(rng, count)`` draws those noises (a trainer's ``draw_noise``), or give the
-    width of Gaussian noise (an int). Returns ``{"seen": scores, "heldout": scores, "diversity": mean ratio,
-    "variety": {caption: distinct counts over 8}, "variety_real": ..., }`` where scores are
+    width of Gaussian noise (an int). Returns ``{"seen": scores, "heldout": scores,
+    "diversity": mean ratio, "variety": {caption: distinct counts over 8}, "variety_real":
+    ..., }`` where scores are
     :func:`score_attributes`'s, over ``n`` fresh captions of the training distribution
     (seen) and of the held-out pairs."""
     from ..data.shapes import Shapes, parse_caption

@@ -61,8 +61,8 @@ def ema_decay(decay: float, step: int) -> float:
 
 def linear_decay(step: int, total: int, start: float) -> float:
     """The learning-rate factor of step ``step`` (steps done before it) of ``total``: 1 until
-    the fraction ``start`` of the run, then a straight line down to 0 at the last step
-    (pix2pix's schedule). ``start=1``: constant. A function of the step alone, so a resumed
+    the fraction ``start`` of the run, then a straight line that reaches 0 at the end of the
+    run (pix2pix's schedule). ``start=1``: constant. A function of the step alone, so a resumed
     run continues on the same line.
 
     >>> [linear_decay(t, 10, 0.5) for t in (0, 5, 6, 9)]

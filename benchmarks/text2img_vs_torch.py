@@ -6,8 +6,8 @@ of ``Text2ImgTrainer.train_step`` (the captioned batch, its wrong captions and t
 drawn once with NumPy and given to both): D on (real, caption), (fake, caption), (real, wrong
 caption) with the hinge loss (+ the contrastive term when on), then G on B/2 captions with
 two noises each (hinge + the mode-seeking term + the contrastive term), Adam for both.
-Timed in alternating blocks (``minigan.bench.interleave``) after a warm-up; medians. ``--cpu-time``: one thread each, process CPU time (the fair measure
-on a busy machine). The process is tuned as ``minigan train`` tunes its own
+Timed in alternating blocks (``minigan.bench.interleave``) after a warm-up; medians.
+``--cpu-time``: one thread each, process CPU time (the fair measure on a busy machine). The process is tuned as ``minigan train`` tunes its own
 (``mg.tune_process()``: glibc keeps freed memory, OpenBLAS spins less; it helps PyTorch's
 allocations as much as ours); ``--untuned`` leaves it as an import does.
 
@@ -162,8 +162,8 @@ def torch_step(torch, trainer: Text2ImgTrainer, E, G, D, opt_g, opt_d):
         B, half = cfg.batch_size, cfg.batch_size // 2
         batch = trainer.data.sample(B, rng)
         wrong = trainer.data.negatives(batch.labels, batch.stated, rng, cfg.hard_negatives)[0]
-        z_d = torch.from_numpy(trainer._noise(rng, B))
-        z_np = np.concatenate([trainer._noise(rng, half), trainer._noise(rng, half)])
+        z_d = torch.from_numpy(trainer.draw_noise(rng, B))
+        z_np = np.concatenate([trainer.draw_noise(rng, half), trainer.draw_noise(rng, half)])
         z_g = torch.from_numpy(z_np)
         ids, pad = (torch.from_numpy(a) for a in trainer.tokenizer.encode(
             list(batch.captions) + list(wrong), CAPTION_LENGTH))

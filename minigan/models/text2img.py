@@ -165,12 +165,15 @@ class Text2ImgDiscriminator(nn.Module):
         a, b = _unit_rows(self.embed_image(phi)), _unit_rows(self.embed_sentence(sentences))
         return a @ b.transpose(0, 1)
 
+    def score(self, phi: Tensor, sentence: Tensor | None = None) -> Tensor:
+        """The score of each pair from image features ``phi``: realism + matching (realism
+        alone without a sentence)."""
+        realism = self.realism(phi)
+        return realism if sentence is None else realism + self.matching(phi, sentence)
+
     def forward(self, x: Tensor, sentence: Tensor | None = None) -> Tensor:
-        """The score of each (image, sentence) pair: realism + matching (realism alone
-        without a sentence)."""
-        phi = self.features(x)
-        score = self.realism(phi)
-        return score if sentence is None else score + self.matching(phi, sentence)
+        """The score of each (image, sentence) pair (see :meth:`score`)."""
+        return self.score(self.features(x), sentence)
 
 
 def _unit_rows(x: Tensor, eps: float = 1e-8) -> Tensor:

@@ -39,7 +39,7 @@ One step of stage 2 (text), batch of B captioned images x with captions c:
    running statistics of G belong to G's weights, not to their average).
 
 Both learning rates stay constant to ``lr_decay_start`` of the run (default half-way), then
-fall linearly to 0 at the last step (the same 6,000-step run without the decay scored 0.94 /
+fall linearly, reaching 0 at the end of the run (the same 6,000-step run without the decay scored 0.94 /
 0.87 at 4,000 steps and no better later).
 
 Stage 1 (the first ``pretrain_steps`` steps) is the same without text: G reads a learned
@@ -311,14 +311,13 @@ def contrastive_loss(similarity: Tensor, positives: np.ndarray | None = None,
     every image of "a circle" went where it looked most like the bare words: 1.8-2.7 positions
     over 8 samples at 1,000-2,000 steps, against 4.0 for real renders)."""
     n = similarity.shape[0]
-    xp = backend.get_array_module(similarity.data)
     own = np.eye(n, dtype=bool)
     positive = own if positives is None else own | np.asarray(positives, bool)
     kept = np.ones((n, n), bool) if leave_out is None else ~np.asarray(leave_out, bool) | own
 
     def masked(mask: np.ndarray) -> Tensor:
         bias = np.where(mask, 0.0, -1e4).astype(similarity.dtype)
-        return Tensor._wrap(xp.asarray(backend.to_device(bias, similarity.device)))
+        return Tensor._wrap(backend.to_device(bias, similarity.device))
     logits = similarity / temperature
     return (logsumexp(logits + masked(kept), 1) - logsumexp(logits + masked(positive), 1)).mean()
 
@@ -460,9 +459,6 @@ class Text2ImgTrainer(Trainer):
         :func:`truncated_normal`). The one place G's noise is drawn."""
         return truncated_normal(rng, (n, self.config.z_dim), truncation)
 
-    def _noise(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return self.draw_noise(rng, n)
-
     # ------------------------------------------------------------------------ one step
 
     def training_step(self) -> dict:
@@ -478,8 +474,8 @@ class Text2ImgTrainer(Trainer):
         batch = self.data.sample(B, rng)
         neg_captions = self.data.negatives(batch.labels, batch.stated, rng,
                                            cfg.hard_negatives)[0] if text else []
-        z_d, z_g = self._noise(rng, B), self._noise(rng, half)
-        z_g = np.concatenate([z_g, self._noise(rng, half)])   # pairs (i, i + B/2) share a caption
+        z_d, z_g = self.draw_noise(rng, B), self.draw_noise(rng, half)
+        z_g = np.concatenate([z_g, self.draw_noise(rng, half)])   # pairs (i, i + B/2) share a caption
         real = self._tensor(batch.images)
         G.train()
         D.train()
@@ -545,7 +541,7 @@ class Text2ImgTrainer(Trainer):
                     tokens_g, s_g = self.text_g(ids, pad_g)
             images = G(self._tensor(z_g), s_g, tokens_g, pad_g)
             phi = D.features(images)
-            score = D.realism(phi) if s_d is None else D.realism(phi) + D.matching(phi, s_d)
+            score = D.score(phi, s_d)
             g_loss = generator_loss(score, cfg.loss)
             if text and cfg.contrastive > 0:   # ... and of this fake: the one it was drawn for
                 labels = np.concatenate([batch.labels[:half]] * 2)
@@ -588,7 +584,7 @@ class Text2ImgTrainer(Trainer):
         batches = []
         with no_grad():
             for _ in range(cfg.ema_bn_batches):
-                z = self._tensor(self._noise(rng, cfg.batch_size))
+                z = self._tensor(self.draw_noise(rng, cfg.batch_size))
                 if self.stage == 1:
                     batches.append((z,))
                     continue

@@ -20,6 +20,8 @@ from __future__ import annotations
 import minigan  # noqa: F401  first: it limits OpenBLAS's thread spin before NumPy loads
 
 import argparse
+import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -215,6 +217,21 @@ def torch_step(torch, trainer: Text2ImgTrainer, E, G, D, opt_g, opt_d):
     return step
 
 
+def separate_processes(argv: list, rounds: int) -> tuple[float, float]:
+    """Medians of ``rounds`` fresh processes per engine, run alternately (minigan, PyTorch,
+    minigan, ...), each timing the same steps alone: a process holding both engines makes
+    each pay for the other's thread pools and its reshaped heap."""
+    import subprocess
+    forwarded = [a for a in argv if a not in ("--separate",)]
+    times: dict = {"minigan": [], "torch": []}
+    for _ in range(rounds):
+        for engine in times:
+            out = subprocess.run([sys.executable, __file__, *forwarded, "--engine", engine],
+                                 check=True, capture_output=True, text=True).stdout
+            times[engine] += json.loads(out.strip().splitlines()[-1])
+    return statistics.median(times["minigan"]), statistics.median(times["torch"])
+
+
 def _blas_limited() -> bool:
     """Whether NumPy's BLAS is held to one thread (threadpoolctl, or the environment)."""
     import importlib.util
@@ -235,6 +252,12 @@ def main(argv=None) -> int:
     parser.add_argument("--magp", type=float, default=0.0)
     parser.add_argument("--contrastive", type=float, default=None,
                         help="the contrastive loss's weight (default: the model's default)")
+    parser.add_argument("--separate", action="store_true",
+                        help="time each engine in its own process, alternately (--rounds of "
+                             "each): neither shares its memory and threads with the other")
+    parser.add_argument("--rounds", type=int, default=3, help="processes of each engine "
+                        "with --separate (default 3)")
+    parser.add_argument("--engine", choices=("minigan", "torch"), help=argparse.SUPPRESS)
     parser.add_argument("--untuned", action="store_true",
                         help="leave the process as an import leaves it (no mg.tune_process())")
     args = parser.parse_args(argv)
@@ -259,14 +282,24 @@ def main(argv=None) -> int:
     opt_d = torch.optim.Adam(list(D.parameters()) + list(E.parameters()), **adam)
     theirs = torch_step(torch, trainer, E, G, D, opt_g, opt_d)
     now = bench.clock(args.cpu_time)
-    ta, tb = bench.interleave(trainer.train_step, theirs, args.repeats, args.warmup, now,
-                              block=3, untimed=1)
+    if args.engine is not None:     # one engine alone in this process (see --separate)
+        step = trainer.train_step if args.engine == "minigan" else theirs
+        for _ in range(args.warmup):
+            step()
+        print(json.dumps(bench.timings(step, args.repeats, now)))
+        return 0
+    if args.separate:
+        ta, tb = separate_processes(sys.argv[1:] if argv is None else argv, args.rounds)
+    else:
+        ta, tb = bench.interleave(trainer.train_step, theirs, args.repeats, args.warmup, now,
+                                  block=3, untimed=1)
     print(f"text2img step, batch {args.batch_size}, cross-attention {args.cross_attention}, "
           f"MA-GP {args.magp}, contrastive {config.contrastive:g}; threads {threads}; "
           f"minigan {mg.__version__}, numpy "
           f"{np.__version__}, torch {torch.__version__}")
     print(f"malloc: {settings['malloc']}; BLAS: {settings['blas_spin']}")
-    print(f"{'process CPU time' if args.cpu_time else 'wall clock'}, medians of {args.repeats}; "
+    print(f"{'process CPU time' if args.cpu_time else 'wall clock'}, medians of {args.repeats}"
+          f"{f' steps x {args.rounds} processes each' if args.separate else ''}; "
           f"{bench.load_average()}")
     print(f"training step: minigan {ta:.3f} s, PyTorch {tb:.3f} s, ratio {ta / tb:.2f}")
     return 0

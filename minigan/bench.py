@@ -124,6 +124,16 @@ class Case(NamedTuple):
     theirs: Step
 
 
+def timings(step: Step, repeats: int, now: Callable[[], float]) -> list[float]:
+    """Seconds of ``repeats`` calls of ``step``, one after the other."""
+    times = []
+    for _ in range(repeats):
+        t0 = now()
+        step()
+        times.append(now() - t0)
+    return times
+
+
 def interleave(ours: Step, theirs: Step, repeats: int, warmup: int,
                now: Callable[[], float], block: int = 1, settle: float = 0.05,
                untimed: int = 2) -> tuple[float, float]:

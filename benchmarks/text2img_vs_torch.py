@@ -200,10 +200,11 @@ def torch_step(torch, trainer: Text2ImgTrainer, E, G, D, opt_g, opt_d):
         images = G(z_g, s_g, tokens_g, pad_g)
         phi_g = D.body(images)
         g_loss = -D.score(phi_g, s_g).mean()
-        if cfg.contrastive > 0:
+        g_weight = cfg.contrastive if cfg.g_contrastive is None else cfg.g_contrastive
+        if cfg.contrastive > 0 and g_weight > 0:
             labels = np.concatenate([batch.labels[:half]] * 2)
             stated = np.concatenate([batch.stated[:half]] * 2)
-            g_loss = g_loss + cfg.contrastive * torch_contrastive(
+            g_loss = g_loss + g_weight * torch_contrastive(
                 torch, D.similarity(phi_g, s_g), compatible(labels, stated), None,
                 cfg.temperature)
         if cfg.diversity > 0:

@@ -561,6 +561,8 @@ def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
                    f"it off).")
     p.add_argument("--temperature", type=float, metavar="T", help=f"The contrastive loss's "
                    f"softmax temperature (default {d.temperature:g}).")
+    p.add_argument("--g-contrastive", type=float, metavar="W", help="G's weight of the "
+                   "contrastive loss (default: the same as --contrastive; 0: D's only).")
     p.add_argument("--ema-bn-batches", type=int, metavar="N", help=f"Batches that re-estimate "
                    f"the EMA generator's BatchNorm statistics before it samples "
                    f"(default {d.ema_bn_batches}).")

@@ -161,6 +161,18 @@ def test_true_and_compatible_captions_follow_what_they_state():
                                                                [False, False, True]])
 
 
+def test_g_contrastive_weighs_only_gs_contrastive_term():
+    same = Text2ImgTrainer(tiny(steps=1, contrastive=1.0)).train_step()
+    own = Text2ImgTrainer(tiny(steps=1, contrastive=1.0, g_contrastive=0.25)).train_step()
+    assert own["d_loss"] == same["d_loss"] and own["g_contrastive"] == same["g_contrastive"]
+    np.testing.assert_allclose(same["g_loss"] - own["g_loss"], 0.75 * same["g_contrastive"],
+                               rtol=1e-5)
+    d_only = Text2ImgTrainer(tiny(steps=1, contrastive=1.0, g_contrastive=0.0)).train_step()
+    assert "g_contrastive" not in d_only and d_only["d_loss"] == same["d_loss"]
+    with pytest.raises(mg.ArgumentError, match="--g-contrastive"):
+        tiny(g_contrastive=-1.0).validate()
+
+
 def test_learning_rates_fall_linearly_to_zero_from_lr_decay_start():
     trainer = Text2ImgTrainer(tiny(steps=4, lr_g=1e-3, lr_d=2e-3, lr_decay_start=0.5))
     rates = []

@@ -20,10 +20,11 @@ One step of stage 2 (text), batch of B captioned images x with captions c:
 2. **G update.** B/2 captions, each with two noises z1, z2 (so the batch is B):
 
        L_G = -score(G(z, s_G), s_D) + lambda * 1 / (d(G(z1), G(z2)) / d(z1, z2) + 1e-5)
-             + contrastive * InfoNCE(fake images, the batch's captions)
+             + g_contrastive * InfoNCE(fake images, the batch's captions)
 
-   the second term is the mode-seeking loss (Mao et al. 2019: a caption's images must move
-   with its noise), d the mean absolute difference per pair; the third asks D's embeddings to
+   (``g_contrastive`` defaults to ``contrastive``); the second term is the mode-seeking loss
+   (Mao et al. 2019: a caption's images must move with its noise), d the mean absolute
+   difference per pair; the third asks D's embeddings to
    pick, for each fake, a caption that could be true of it (its own or one it does not
    contradict: see :func:`contrastive_loss` for why not only its own). Measured (one seed
    each, 'minigan eval' with 2,000 captions): with the contrastive term, 6,000 steps, whole
@@ -166,6 +167,7 @@ class Text2ImgConfig(RunConfig):
     magp_power: float = 6.0          # MA-GP exponent p
     diversity: float = 0.3           # mode-seeking weight lambda (0: off); see the module doc
     contrastive: float = 1.0         # weight of the image-sentence contrastive loss (0: off)
+    g_contrastive: float | None = None  # G's weight of it (None: ``contrastive``; 0: D only)
     contrastive_dim: int = 64        # ... its embedding width
     temperature: float = 0.1         # ... and its softmax temperature
     ema: float = 0.99                # EMA decay of G and its text encoder (0: off)
@@ -211,6 +213,8 @@ class Text2ImgConfig(RunConfig):
                 raise ArgumentError(f"{option(name)}: must be in [0, 1], got {getattr(self, name)}")
         if not self.temperature > 0:
             raise ArgumentError(f"--temperature: must be > 0, got {self.temperature}")
+        if self.g_contrastive is not None:
+            self.g_contrastive = check_float("g_contrastive", self.g_contrastive, low=0.0)
         for name in ("magp", "diversity", "contrastive"):
             if getattr(self, name) < 0:
                 raise ArgumentError(f"{option(name)}: must be >= 0, got {getattr(self, name)}")
@@ -543,13 +547,14 @@ class Text2ImgTrainer(Trainer):
             phi = D.features(images)
             score = D.score(phi, s_d)
             g_loss = generator_loss(score, cfg.loss)
-            if text and cfg.contrastive > 0:   # ... and of this fake: the one it was drawn for
+            g_weight = cfg.contrastive if cfg.g_contrastive is None else cfg.g_contrastive
+            if text and cfg.contrastive > 0 and g_weight > 0:   # ... and of this fake
                 labels = np.concatenate([batch.labels[:half]] * 2)
                 stated = np.concatenate([batch.stated[:half]] * 2)
                 contrast = contrastive_loss(D.similarity(phi, s_d),
                                             positives=compatible(labels, stated),
                                             temperature=cfg.temperature)
-                g_loss = g_loss + cfg.contrastive * contrast
+                g_loss = g_loss + g_weight * contrast
                 stats["g_contrastive"] = contrast.item()
             if cfg.diversity > 0:
                 diversity = mode_seeking_loss(images, z_g)

@@ -492,8 +492,8 @@ def _flag(p: argparse.ArgumentParser, name: str, text: str) -> None:
 def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
     """``minigan train text2img``'s options: the shared run options and the model's own."""
     from .data.shapes import HELD_OUT_PAIRS
-    from .training.text2img import (DATA_SETS, LOSSES, QUICK_SETTINGS, TEXT_ENCODERS,
-                                    Text2ImgConfig)
+    from .training.text2img import (DATA_SETS, G_NEGATIVES, LOSSES, QUICK_SETTINGS,
+                                    TEXT_ENCODERS, Text2ImgConfig)
     from .models.text2img import MATCHING
     from .models.text_encoder import POOLS
     d = Text2ImgConfig()
@@ -563,6 +563,9 @@ def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
                    f"softmax temperature (default {d.temperature:g}).")
     p.add_argument("--g-contrastive", type=float, metavar="W", help="G's weight of the "
                    "contrastive loss (default: the same as --contrastive; 0: D's only).")
+    p.add_argument("--g-negatives", choices=G_NEGATIVES, help=f"What G's contrastive term "
+                   f"tells a fake's caption from: the other captions of the \"batch\", or "
+                   f"captions with one stated attribute \"changed\" (default {d.g_negatives}).")
     p.add_argument("--ema-bn-batches", type=int, metavar="N", help=f"Batches that re-estimate "
                    f"the EMA generator's BatchNorm statistics before it samples "
                    f"(default {d.ema_bn_batches}).")

@@ -98,7 +98,9 @@ def test_step_statistics_are_finite_for_every_option():
     for changes in (dict(loss="bce"), dict(matching="concat", pool="cls"), dict(magp=1.0),
                     dict(diversity=0.0, ema=0.0, mismatch=0.0), dict(cross_attention=True),
                     dict(lr_decay_start=0.0), dict(contrastive=0.0),
-                    dict(contrastive=1.0, data="digits")):
+                    dict(contrastive=1.0, data="digits"),
+                    dict(contrastive=1.0, g_negatives="changed"),
+                    dict(contrastive=1.0, g_negatives="changed", data="digits")):
         trainer = Text2ImgTrainer(tiny(steps=2, **changes))
         stats = trainer.train_step()
         assert all(np.isfinite(v) for v in stats.values()), (changes, stats)
@@ -171,6 +173,53 @@ def test_g_contrastive_weighs_only_gs_contrastive_term():
     assert "g_contrastive" not in d_only and d_only["d_loss"] == same["d_loss"]
     with pytest.raises(mg.ArgumentError, match="--g-contrastive"):
         tiny(g_contrastive=-1.0).validate()
+
+
+def test_position_completions_state_each_position_where_the_caption_leaves_it_open():
+    labels = np.array([[0, 0, 1, 2], [1, 3, 0, 4]])
+    stated = np.array([[True, True, False, False], [True, False, True, True]])
+    texts, owner = Shapes.completions(labels, stated)
+    assert texts == ["a red circle in the top left", "a red circle in the top right",
+                     "a red circle in the bottom left", "a red circle in the bottom right",
+                     "a red circle in the center", "a small square in the center"]
+    np.testing.assert_array_equal(owner, [0, 0, 0, 0, 0, 1])
+
+
+def test_changed_negatives_contrast_each_fake_with_its_caption_changed_once():
+    """Row i (and i + B/2) of G's term: log(sum over the completions of caption i and of
+    its changed caption) - log(sum over caption i's own completions), by hand."""
+    trainer = Text2ImgTrainer(tiny(steps=1, batch_size=8, contrastive=1.0, g_negatives="changed"))
+    data, half = trainer.data, 4
+    batch = data.sample(half, np.random.default_rng(3))
+    batch.stated[:, 3] = [True, False, True, False]             # both kinds of caption
+    captions = data.captions(batch.labels, batch.stated)
+    phi = mg.tensor(np.random.default_rng(4).normal(size=(2 * half, 16)).astype(np.float32))
+    loss = trainer._changed_contrast(phi, captions, batch.labels, batch.stated,
+                                     np.random.default_rng(5))
+    changed, changed_labels, changed_stated = data.negatives(
+        batch.labels, batch.stated, np.random.default_rng(5), hard=1.0)
+    expected = []
+    for i in range(2 * half):
+        u = i % half
+        values, says = parse_caption(changed[u])                # one stated attribute differs
+        np.testing.assert_array_equal(says, batch.stated[u])
+        assert (values != batch.labels[u])[says].sum() == 1, changed[u]
+
+        def logits(labels, stated):
+            texts = Shapes.completions(labels[None], stated[None])[0]
+            assert len(texts) == (1 if stated[3] else 5)
+            with mg.no_grad():
+                s = trainer.text_d(*trainer._encode(texts))[1]
+                return trainer.D.similarity(phi[i:i + 1], s).numpy()[0] / 0.1
+        own = logits(batch.labels[u], batch.stated[u])
+        other = logits(changed_labels[u], changed_stated[u])
+        both = np.concatenate([own, other])
+        expected.append(np.log(np.exp(both).sum()) - np.log(np.exp(own).sum()))
+    np.testing.assert_allclose(loss.item(), np.mean(expected), rtol=1e-5)
+    batch_mode = Text2ImgTrainer(tiny(steps=1, contrastive=1.0)).train_step()
+    changed_mode = Text2ImgTrainer(tiny(steps=1, contrastive=1.0, g_negatives="changed")).train_step()
+    assert changed_mode["d_loss"] == batch_mode["d_loss"]          # D's step is the same
+    assert changed_mode["g_contrastive"] != batch_mode["g_contrastive"]
 
 
 def test_learning_rates_fall_linearly_to_zero_from_lr_decay_start():
@@ -260,6 +309,7 @@ def test_wrong_kind_checkpoint_is_refused(tmp_path):
     (dict(lr_decay_start=1.5), r"--lr-decay-start: must be in \[0, 1\]"),
     (dict(temperature=0.0), "--temperature: must be > 0"),
     (dict(contrastive=-1.0), "--contrastive: must be >= 0"),
+    (dict(g_negatives="all"), "--g-negatives: must be one of batch, changed"),
 ])
 def test_config_errors_name_the_option(changes, match):
     with pytest.raises(mg.ArgumentError, match=match):

@@ -261,6 +261,25 @@ class Shapes:
     def captions(self, labels: np.ndarray, stated: np.ndarray) -> list[str]:
         return [caption(l, s) for l, s in zip(labels, stated)]
 
+    @staticmethod
+    def completions(labels: np.ndarray, stated: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Each caption that leaves the position open as its five completions, the caption
+        with each position stated ("a circle": "a circle in the top left", ..., "a circle in
+        the center"); the others as they are. Returns (captions, owner: int64, the row of
+        ``labels`` each came from)."""
+        texts, owner = [], []
+        for row, (values, says) in enumerate(zip(labels, stated)):
+            if says[POSITION]:
+                texts.append(caption(values, says))
+                owner.append(row)
+                continue
+            for position in range(len(POSITIONS)):
+                filled = np.array(values).copy()
+                filled[POSITION] = position
+                texts.append(caption(filled, [*says[:POSITION], True, *says[POSITION + 1:]]))
+                owner.append(row)
+        return texts, np.array(owner, np.int64)
+
     def negatives(self, labels: np.ndarray, stated: np.ndarray, rng: np.random.Generator,
                   hard: float = 0.5) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Captions that are false of the images with ``labels`` (``stated``: their own

@@ -22,7 +22,9 @@ One step of stage 2 (text), batch of B captioned images x with captions c:
        L_G = -score(G(z, s_G), s_D) + lambda * 1 / (d(G(z1), G(z2)) / d(z1, z2) + 1e-5)
              + g_contrastive * InfoNCE(fake images, the batch's captions)
 
-   (``g_contrastive`` defaults to ``contrastive``); the second term is the mode-seeking loss
+   (``g_contrastive`` defaults to ``contrastive``; ``g_negatives="changed"`` contrasts each
+   fake with its caption changed in one stated attribute instead, see
+   :meth:`Text2ImgTrainer._changed_contrast`); the second term is the mode-seeking loss
    (Mao et al. 2019: a caption's images must move with its noise), d the mean absolute
    difference per pair; the third asks D's embeddings to
    pick, for each fake, a caption that could be true of it (its own or one it does not
@@ -96,6 +98,7 @@ CHECKPOINT_KIND = "text2img"
 DATA_SETS = ("shapes", "digits")
 LOSSES = ("hinge", "bce")
 TEXT_ENCODERS = ("shared", "separate")
+G_NEGATIVES = ("batch", "changed")   # the captions G's contrastive term contrasts a fake with
 CAPTION_LENGTH = 8        # the longest caption of both data sets, in words
 NOISE_STREAM = 2**31      # the seed stream of fixed sampling noise (beside the steps' streams)
 BN_STREAM = 2**31 + 1     # ... and of the BatchNorm re-estimation batches
@@ -168,6 +171,7 @@ class Text2ImgConfig(RunConfig):
     diversity: float = 0.3           # mode-seeking weight lambda (0: off); see the module doc
     contrastive: float = 1.0         # weight of the image-sentence contrastive loss (0: off)
     g_contrastive: float | None = None  # G's weight of it (None: ``contrastive``; 0: D only)
+    g_negatives: str = "batch"       # G's negatives: the "batch"'s captions or "changed" ones
     contrastive_dim: int = 64        # ... its embedding width
     temperature: float = 0.1         # ... and its softmax temperature
     ema: float = 0.99                # EMA decay of G and its text encoder (0: off)
@@ -187,7 +191,8 @@ class Text2ImgConfig(RunConfig):
         finally:
             self.lr = shared_lr
         for name, allowed in (("data", DATA_SETS), ("loss", LOSSES), ("pool", POOLS),
-                              ("text_encoder", TEXT_ENCODERS), ("matching", MATCHING)):
+                              ("text_encoder", TEXT_ENCODERS), ("matching", MATCHING),
+                              ("g_negatives", G_NEGATIVES)):
             if getattr(self, name) not in allowed:
                 raise ArgumentError(f"{option(name)}: must be one of {', '.join(allowed)}, "
                                     f"got {getattr(self, name)!r}")
@@ -318,7 +323,16 @@ def contrastive_loss(similarity: Tensor, positives: np.ndarray | None = None,
     own = np.eye(n, dtype=bool)
     positive = own if positives is None else own | np.asarray(positives, bool)
     kept = np.ones((n, n), bool) if leave_out is None else ~np.asarray(leave_out, bool) | own
+    return set_infonce(similarity, positive, kept, temperature)
 
+
+def set_infonce(similarity: Tensor, positive: np.ndarray, kept: np.ndarray,
+                temperature: float = 0.1) -> Tensor:
+    """InfoNCE with a set of positives: row i of ``similarity`` (N, M) holds image i against
+    M captions, ``positive`` and ``kept`` (bool (N, M), every row's positives among its kept
+    captions, at least one) say which;
+
+        L = mean_i [ log sum_{j kept} exp(sim_ij / T) - log sum_{j positive} exp(sim_ij / T) ]"""
     def masked(mask: np.ndarray) -> Tensor:
         bias = np.where(mask, 0.0, -1e4).astype(similarity.dtype)
         return Tensor._wrap(backend.to_device(bias, similarity.device))
@@ -549,11 +563,16 @@ class Text2ImgTrainer(Trainer):
             g_loss = generator_loss(score, cfg.loss)
             g_weight = cfg.contrastive if cfg.g_contrastive is None else cfg.g_contrastive
             if text and cfg.contrastive > 0 and g_weight > 0:   # ... and of this fake
-                labels = np.concatenate([batch.labels[:half]] * 2)
-                stated = np.concatenate([batch.stated[:half]] * 2)
-                contrast = contrastive_loss(D.similarity(phi, s_d),
-                                            positives=compatible(labels, stated),
-                                            temperature=cfg.temperature)
+                if cfg.g_negatives == "batch":
+                    labels = np.concatenate([batch.labels[:half]] * 2)
+                    stated = np.concatenate([batch.stated[:half]] * 2)
+                    contrast = contrastive_loss(D.similarity(phi, s_d),
+                                                positives=compatible(labels, stated),
+                                                temperature=cfg.temperature)
+                else:
+                    contrast = self._changed_contrast(phi, batch.captions[:half],
+                                                      batch.labels[:half],
+                                                      batch.stated[:half], rng)
                 g_loss = g_loss + g_weight * contrast
                 stats["g_contrastive"] = contrast.item()
             if cfg.diversity > 0:
@@ -571,6 +590,41 @@ class Text2ImgTrainer(Trainer):
         stats.update(d_loss=d_loss.item(), g_loss=g_loss.item(), stage=float(1 + text),
                      lr_factor=factor)
         return stats
+
+    def _changed_contrast(self, phi: Tensor, captions: Sequence[str], labels: np.ndarray,
+                          stated: np.ndarray, rng: np.random.Generator) -> Tensor:
+        """G's contrastive term with ``g_negatives="changed"``, for the fakes of ``captions``
+        (B/2 of them, each drawn twice: rows i and i + B/2): each fake against its own
+        caption and one that differs from it in one stated attribute (both shared by the
+        pair). No other caption of the batch takes part, and on the shapes a caption that
+        leaves the position open stands for its five completions ("a square" as "a square in
+        the top left", ... ; the positive and the negative alike, :func:`set_infonce` over
+        them): the term asks for what the caption states, and the position it leaves open is
+        not pulled towards where D's embedding of the bare words ("a square") is highest.
+        Measured in docs/text2img.md ("What each part did")."""
+        half = len(captions)
+        changed = self.data.negatives(labels, stated, rng, hard=1.0)
+        complete = getattr(self.data, "completions", None)
+        texts, owner, side = [], [], []
+        for number, (words, labels_k, stated_k) in enumerate(((list(captions), labels, stated),
+                                                              changed)):
+            owners = np.arange(half)
+            if complete is not None:
+                words, owners = complete(labels_k, stated_k)
+            texts += list(words)
+            owner.append(owners)
+            side.append(np.full(len(owners), number))
+        unique, column = np.unique(np.array(texts), return_inverse=True)
+        owner, side = np.concatenate(owner), np.concatenate(side)
+        positive = np.zeros((half, len(unique)), bool)
+        kept = np.zeros((half, len(unique)), bool)
+        positive[owner[side == 0], column[side == 0]] = True
+        kept[owner, column] = True
+        with no_grad():
+            sentences = self.text_d(*self._encode(list(unique)))[1]
+        both = np.concatenate([np.arange(half)] * 2)        # rows i and i + B/2: caption i
+        return set_infonce(self.D.similarity(phi, sentences), positive[both], kept[both],
+                           self.config.temperature)
 
     # ------------------------------------------------------------------------ sampling
 

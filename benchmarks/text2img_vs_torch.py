@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import minigan as mg  # noqa: E402
 from minigan import backend, bench  # noqa: E402
-from minigan.training.text2img import (CAPTION_LENGTH, Text2ImgConfig,  # noqa: E402
-                                       Text2ImgTrainer, compatible, step_generator, true_of)
+from minigan.training.text2img import (CAPTION_LENGTH, G_NEGATIVES,  # noqa: E402
+                                       Text2ImgConfig, Text2ImgTrainer, compatible,
+                                       step_generator, true_of)
 
 
 def torch_twins(torch, trainer: Text2ImgTrainer):
@@ -148,6 +149,11 @@ def torch_contrastive(torch, similarity, positives, leave_out, temperature: floa
     own = eye if positives is None else eye | torch.from_numpy(positives)
     kept = torch.ones(n, n, dtype=torch.bool) if leave_out is None else \
         ~torch.from_numpy(leave_out) | eye
+    return torch_set_infonce(similarity, own, kept, temperature)
+
+
+def torch_set_infonce(similarity, own, kept, temperature: float):
+    """``minigan.training.text2img.set_infonce`` in PyTorch (``own``, ``kept``: bool tensors)."""
     logits = similarity / temperature
     return (logits.masked_fill(~kept, -1e4).logsumexp(1)
             - logits.masked_fill(~own, -1e4).logsumexp(1)).mean()
@@ -201,11 +207,21 @@ def torch_step(torch, trainer: Text2ImgTrainer, E, G, D, opt_g, opt_d):
         phi_g = D.body(images)
         g_loss = -D.score(phi_g, s_g).mean()
         g_weight = cfg.contrastive if cfg.g_contrastive is None else cfg.g_contrastive
-        if cfg.contrastive > 0 and g_weight > 0:
+        if cfg.contrastive > 0 and g_weight > 0 and cfg.g_negatives == "batch":
             labels = np.concatenate([batch.labels[:half]] * 2)
             stated = np.concatenate([batch.stated[:half]] * 2)
             g_loss = g_loss + g_weight * torch_contrastive(
                 torch, D.similarity(phi_g, s_g), compatible(labels, stated), None,
+                cfg.temperature)
+        elif cfg.contrastive > 0 and g_weight > 0:      # "changed" captions
+            texts, positive, kept = trainer.changed_candidates(
+                batch.captions[:half], batch.labels[:half], batch.stated[:half], rng)
+            ids_c, pad_c = (torch.from_numpy(a) for a in trainer.tokenizer.encode(
+                texts, CAPTION_LENGTH))
+            with torch.no_grad():
+                s_c = E(ids_c, pad_c)[1]
+            g_loss = g_loss + g_weight * torch_set_infonce(
+                D.similarity(phi_g, s_c), torch.from_numpy(positive), torch.from_numpy(kept),
                 cfg.temperature)
         if cfg.diversity > 0:
             d_img = (images[:half] - images[half:]).abs().mean((1, 2, 3))
@@ -253,6 +269,8 @@ def main(argv=None) -> int:
     parser.add_argument("--magp", type=float, default=0.0)
     parser.add_argument("--contrastive", type=float, default=None,
                         help="the contrastive loss's weight (default: the model's default)")
+    parser.add_argument("--g-negatives", choices=G_NEGATIVES, default=None,
+                        help="G's contrastive negatives (default: the model's default)")
     parser.add_argument("--separate", action="store_true",
                         help="time each engine in its own process, alternately (--rounds of "
                              "each): neither shares its memory and threads with the other")
@@ -274,6 +292,8 @@ def main(argv=None) -> int:
               "counts as minigan's CPU time (measured: 0.68-0.83 s a step instead of 0.34-0.44); "
               "run with OPENBLAS_NUM_THREADS=1 for --cpu-time")
     extra = {} if args.contrastive is None else {"contrastive": args.contrastive}
+    if args.g_negatives is not None:
+        extra["g_negatives"] = args.g_negatives
     config = Text2ImgConfig(batch_size=args.batch_size, cross_attention=args.cross_attention,
                             magp=args.magp, ema=0.0, steps=10 ** 6, **extra)
     trainer = Text2ImgTrainer(config)
@@ -295,7 +315,8 @@ def main(argv=None) -> int:
         ta, tb = bench.interleave(trainer.train_step, theirs, args.repeats, args.warmup, now,
                                   block=3, untimed=1)
     print(f"text2img step, batch {args.batch_size}, cross-attention {args.cross_attention}, "
-          f"MA-GP {args.magp}, contrastive {config.contrastive:g}; threads {threads}; "
+          f"MA-GP {args.magp}, contrastive {config.contrastive:g} (G's negatives: "
+          f"{config.g_negatives}); threads {threads}; "
           f"minigan {mg.__version__}, numpy "
           f"{np.__version__}, torch {torch.__version__}")
     print(f"malloc: {settings['malloc']}; BLAS: {settings['blas_spin']}")

@@ -17,7 +17,8 @@ from minigan.training.attributes import DEFAULT_OUT, train_attribute_classifier
 from minigan.training.checkpoint import load_checkpoint, save_checkpoint
 from minigan.training.helpers import linear_decay
 from minigan.training.text2img import (Text2ImgConfig, Text2ImgTrainer, compatible,
-                                       contrastive_loss, mode_seeking_loss, true_of)
+                                       contrastive_loss, mode_seeking_loss, set_infonce,
+                                       true_of)
 
 TINY = dict(batch_size=4, z_dim=4, text_dim=8, text_layers=1, text_heads=2, text_ff=16, ngf=4,
             ndf=4, d_features=16, ema=0.9, ema_bn_batches=1)
@@ -194,8 +195,12 @@ def test_changed_negatives_contrast_each_fake_with_its_caption_changed_once():
     batch.stated[:, 3] = [True, False, True, False]             # both kinds of caption
     captions = data.captions(batch.labels, batch.stated)
     phi = mg.tensor(np.random.default_rng(4).normal(size=(2 * half, 16)).astype(np.float32))
-    loss = trainer._changed_contrast(phi, captions, batch.labels, batch.stated,
-                                     np.random.default_rng(5))
+    texts, positive, kept = trainer.changed_candidates(captions, batch.labels, batch.stated,
+                                                       np.random.default_rng(5))
+    assert len(set(texts)) == len(texts) and (positive <= kept).all()
+    with mg.no_grad():
+        sentences = trainer.text_d(*trainer._encode(texts))[1]
+    loss = set_infonce(trainer.D.similarity(phi, sentences), positive, kept, 0.1)
     changed, changed_labels, changed_stated = data.negatives(
         batch.labels, batch.stated, np.random.default_rng(5), hard=1.0)
     expected = []
@@ -433,6 +438,13 @@ def test_torch_twins_of_the_benchmark_compute_the_same(torch, cross_attention):
     ours = contrastive_loss(mg.tensor(sim), masks[0], masks[1] & ~masks[0], temperature=0.1)
     theirs = twins.torch_contrastive(torch, torch.tensor(sim), masks[0], masks[1] & ~masks[0], 0.1)
     np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
-    step = twins.torch_step(torch, trainer, E, G, D, torch.optim.Adam(G.parameters()),
-                            torch.optim.Adam(list(D.parameters()) + list(E.parameters())))
-    step()                      # one PyTorch training step runs
+    kept = masks[0] | masks[1] | np.eye(4, dtype=bool)
+    ours = set_infonce(mg.tensor(sim), masks[0] | np.eye(4, dtype=bool), kept, temperature=0.1)
+    theirs = twins.torch_set_infonce(torch.tensor(sim), torch.tensor(masks[0]) | torch.eye(4, dtype=torch.bool),
+                                     torch.tensor(kept), 0.1)
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
+    for g_negatives in ("batch", "changed"):    # one PyTorch training step runs
+        trainer.config.g_negatives = g_negatives
+        step = twins.torch_step(torch, trainer, E, G, D, torch.optim.Adam(G.parameters()),
+                                torch.optim.Adam(list(D.parameters()) + list(E.parameters())))
+        step()

@@ -24,7 +24,7 @@ One step of stage 2 (text), batch of B captioned images x with captions c:
 
    (``g_contrastive`` defaults to ``contrastive``; ``g_negatives="changed"`` contrasts each
    fake with its caption changed in one stated attribute instead, see
-   :meth:`Text2ImgTrainer._changed_contrast`); the second term is the mode-seeking loss
+   :meth:`Text2ImgTrainer.changed_candidates`); the second term is the mode-seeking loss
    (Mao et al. 2019: a caption's images must move with its noise), d the mean absolute
    difference per pair; the third asks D's embeddings to
    pick, for each fake, a caption that could be true of it (its own or one it does not
@@ -570,9 +570,12 @@ class Text2ImgTrainer(Trainer):
                                                 positives=compatible(labels, stated),
                                                 temperature=cfg.temperature)
                 else:
-                    contrast = self._changed_contrast(phi, batch.captions[:half],
-                                                      batch.labels[:half],
-                                                      batch.stated[:half], rng)
+                    texts, positive, kept = self.changed_candidates(
+                        batch.captions[:half], batch.labels[:half], batch.stated[:half], rng)
+                    with no_grad():
+                        sentences = self.text_d(*self._encode(texts))[1]
+                    contrast = set_infonce(D.similarity(phi, sentences), positive, kept,
+                                           cfg.temperature)
                 g_loss = g_loss + g_weight * contrast
                 stats["g_contrastive"] = contrast.item()
             if cfg.diversity > 0:
@@ -591,16 +594,19 @@ class Text2ImgTrainer(Trainer):
                      lr_factor=factor)
         return stats
 
-    def _changed_contrast(self, phi: Tensor, captions: Sequence[str], labels: np.ndarray,
-                          stated: np.ndarray, rng: np.random.Generator) -> Tensor:
-        """G's contrastive term with ``g_negatives="changed"``, for the fakes of ``captions``
-        (B/2 of them, each drawn twice: rows i and i + B/2): each fake against its own
-        caption and one that differs from it in one stated attribute (both shared by the
-        pair). No other caption of the batch takes part, and on the shapes a caption that
-        leaves the position open stands for its five completions ("a square" as "a square in
-        the top left", ... ; the positive and the negative alike, :func:`set_infonce` over
-        them): the term asks for what the caption states, and the position it leaves open is
-        not pulled towards where D's embedding of the bare words ("a square") is highest.
+    def changed_candidates(self, captions: Sequence[str], labels: np.ndarray,
+                           stated: np.ndarray, rng: np.random.Generator
+                           ) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The captions of G's contrastive term with ``g_negatives="changed"`` and the masks
+        of :func:`set_infonce` over them: (texts (M), positive, kept (bool (B, M))) for the
+        fakes of ``captions`` (B/2 captions, each drawn twice: rows i and i + B/2).
+
+        Each fake is contrasted with its own caption and one that differs from it in one
+        stated attribute (drawn once for the pair); no other caption of the batch takes
+        part. On the shapes a caption that leaves the position open stands for its five
+        completions ("a square" as "a square in the top left", ...), the positive and the
+        negative alike: the term asks for what the caption states, and the position it
+        leaves open is not pulled towards where D's embedding of the bare words is highest.
         Measured in docs/text2img.md ("What each part did")."""
         half = len(captions)
         changed = self.data.negatives(labels, stated, rng, hard=1.0)
@@ -620,11 +626,8 @@ class Text2ImgTrainer(Trainer):
         kept = np.zeros((half, len(unique)), bool)
         positive[owner[side == 0], column[side == 0]] = True
         kept[owner, column] = True
-        with no_grad():
-            sentences = self.text_d(*self._encode(list(unique)))[1]
         both = np.concatenate([np.arange(half)] * 2)        # rows i and i + B/2: caption i
-        return set_infonce(self.D.similarity(phi, sentences), positive[both], kept[both],
-                           self.config.temperature)
+        return [str(t) for t in unique], positive[both], kept[both]
 
     # ------------------------------------------------------------------------ sampling
 

@@ -100,7 +100,7 @@ def test_step_statistics_are_finite_for_every_option():
                     dict(diversity=0.0, ema=0.0, mismatch=0.0), dict(cross_attention=True),
                     dict(lr_decay_start=0.0), dict(contrastive=0.0),
                     dict(contrastive=1.0, data="digits"),
-                    dict(contrastive=1.0, g_negatives="changed"),
+                    dict(contrastive=1.0, g_negatives="batch"),
                     dict(contrastive=1.0, g_negatives="changed", data="digits")):
         trainer = Text2ImgTrainer(tiny(steps=2, **changes))
         stats = trainer.train_step()
@@ -221,7 +221,7 @@ def test_changed_negatives_contrast_each_fake_with_its_caption_changed_once():
         both = np.concatenate([own, other])
         expected.append(np.log(np.exp(both).sum()) - np.log(np.exp(own).sum()))
     np.testing.assert_allclose(loss.item(), np.mean(expected), rtol=1e-5)
-    batch_mode = Text2ImgTrainer(tiny(steps=1, contrastive=1.0)).train_step()
+    batch_mode = Text2ImgTrainer(tiny(steps=1, contrastive=1.0, g_negatives="batch")).train_step()
     changed_mode = Text2ImgTrainer(tiny(steps=1, contrastive=1.0, g_negatives="changed")).train_step()
     assert changed_mode["d_loss"] == batch_mode["d_loss"]          # D's step is the same
     assert changed_mode["g_contrastive"] != batch_mode["g_contrastive"]
@@ -324,11 +324,12 @@ def test_config_errors_name_the_option(changes, match):
 def test_a_config_from_before_a_field_existed_keeps_what_it_was_trained_with():
     import json
     old = json.loads(tiny(steps=3).to_json())
-    for name in ("contrastive", "lr_decay_start"):
+    for name in ("contrastive", "lr_decay_start", "g_negatives"):
         del old[name]
     config = Text2ImgConfig.from_json(json.dumps(old))
-    assert (config.contrastive, config.lr_decay_start) == (0.0, 1.0)
-    assert Text2ImgConfig().contrastive > 0 and Text2ImgConfig().lr_decay_start < 1
+    assert (config.contrastive, config.lr_decay_start, config.g_negatives) == (0.0, 1.0, "batch")
+    default = Text2ImgConfig()
+    assert default.contrastive > 0 and default.lr_decay_start < 1 and default.g_negatives == "changed"
 
 
 def test_weights_that_do_not_fit_the_config_are_a_checkpoint_error(tmp_path):

@@ -20,22 +20,23 @@ One step of stage 2 (text), batch of B captioned images x with captions c:
 2. **G update.** B/2 captions, each with two noises z1, z2 (so the batch is B):
 
        L_G = -score(G(z, s_G), s_D) + lambda * 1 / (d(G(z1), G(z2)) / d(z1, z2) + 1e-5)
-             + g_contrastive * InfoNCE(fake images, the batch's captions)
+             + g_contrastive * InfoNCE(fake images, their captions against changed ones)
 
-   (``g_contrastive`` defaults to ``contrastive``; ``g_negatives="changed"`` contrasts each
-   fake with its caption changed in one stated attribute instead, see
-   :meth:`Text2ImgTrainer.changed_candidates`); the second term is the mode-seeking loss
+   (``g_contrastive`` defaults to ``contrastive``); the second term is the mode-seeking loss
    (Mao et al. 2019: a caption's images must move with its noise), d the mean absolute
-   difference per pair; the third asks D's embeddings to
-   pick, for each fake, a caption that could be true of it (its own or one it does not
-   contradict: see :func:`contrastive_loss` for why not only its own). Measured (one seed
-   each, 'minigan eval' with 2,000 captions): with the contrastive term, 6,000 steps, whole
-   seen captions 0.957 and held-out pairs 0.939; without it 0.941 / 0.913 (8,000 steps) and
-   0.950 / 0.915 (4,000 steps, lambda 0.1). lambda = 0.3 keeps the unstated attributes
-   varied beside it (3.7-4.0 colours and 3.5-3.6 positions over 8 samples of a partial
-   caption; with 0.1, 3.9 and 2.4 at 2,000 steps, and that run diverged at 3,000). With
-   MSGAN's lambda = 1 and no contrastive term the cheapest way for G to follow the noise was
-   to change the colour (colour at chance at 1,000 steps).
+   difference per pair; the third asks D's embeddings to tell each fake's caption from the
+   same caption with one stated attribute changed (``g_negatives="changed"``, see
+   :meth:`Text2ImgTrainer.changed_candidates`), or with ``"batch"`` to pick, among the
+   batch's captions, one that could be true of it (see :func:`contrastive_loss`).
+   Measured (one seed each unless said, 'minigan eval' with 2,000 captions, 6,000 steps):
+   weight 2 with changed captions, whole seen captions 0.956 and held-out pairs 0.954 with
+   4.1 colours and 3.7 positions over 8 samples of a partial caption; weight 1 with the
+   batch's captions 0.957 / 0.939 (3.7 and 3.5; a second seed 0.951 / 0.914), weight 2 with
+   them 0.971 / 0.959 but 2.7 positions; without the term 0.941 / 0.913 (8,000 steps).
+   lambda = 0.3 keeps the unstated attributes varied (with 0.1, 2.4 positions at 2,000
+   steps, and that run diverged at 3,000). With MSGAN's lambda = 1 and no contrastive term
+   the cheapest way for G to follow the noise was to change the colour (colour at chance at
+   1,000 steps).
 3. The EMA copies of G and its text encoder move towards the trained ones
    (decay min(ema, (1 + t)/(10 + t))). Before the EMA generator samples, its BatchNorm
    statistics are re-estimated on ``ema_bn_batches`` batches of training captions (the
@@ -104,13 +105,16 @@ NOISE_STREAM = 2**31      # the seed stream of fixed sampling noise (beside the 
 BN_STREAM = 2**31 + 1     # ... and of the BatchNorm re-estimation batches
 # ``minigan train text2img --quick``: a short run that shows the idea (see its --help for the
 # measured time); options given beside --quick override these. The default model, 300 steps
-# (its rate decay over the last 150). Measured (one seed; 'minigan eval', 500 captions): seen
-# captions 0.91 whole, held-out pairs 0.77, diversity ratio 0.98, in 62 s of CPU time. With
-# the earlier defaults (no contrastive term, no decay, diversity 0.1): 0.64 and 0.22.
-# Without the diversity term colour was no better and the samples collapsed
-# (diversity ratio 0.28 against 0.94 at 300 steps, half widths).
+# (its rate decay over the last 150), with the earlier contrastive settings (weight 1, the
+# batch's captions as G's negatives): measured (one seed; 'minigan eval', 500 captions): seen
+# captions 0.91 whole, held-out pairs 0.77, diversity ratio 0.98, in 62 s of CPU time. The
+# full run's settings (weight 2, changed captions) pay off later: at 300 steps they scored
+# 0.82 / 0.75 (3.2 colours and 3.8 positions of 8 against 2.2-2.6 colours). With the first
+# defaults (no contrastive term, no decay, diversity 0.1): 0.64 and 0.22. Without the
+# diversity term colour was no better and the samples collapsed (diversity ratio 0.28
+# against 0.94 at 300 steps, half widths).
 QUICK_SETTINGS = {"steps": 300, "sample_every": 50, "checkpoint_every": 100,
-                  "out": "runs/text2img_quick"}
+                  "out": "runs/text2img_quick", "contrastive": 1.0, "g_negatives": "batch"}
 GRID_COLUMNS = 8          # samples per prompt in a run's sample grids
 # The prompts of a run's sample grids, one row each: stated and partial captions, and (shapes)
 # the held-out colour-shape pairs of the zero-shot test ("a green triangle", ...).
@@ -132,7 +136,8 @@ class Text2ImgConfig(RunConfig):
     sets both ``lr_g`` and ``lr_d`` (the loop's shared option); by default each network has
     its own."""
     # checkpoints written before these fields existed were trained without them
-    ABSENT_MEANS: ClassVar[dict] = {"contrastive": 0.0, "lr_decay_start": 1.0}
+    ABSENT_MEANS: ClassVar[dict] = {"contrastive": 0.0, "lr_decay_start": 1.0,
+                                    "g_negatives": "batch"}
     data: str = "shapes"             # "shapes" or "digits"
     steps: int = 6000                # total steps, both stages
     out: str = "runs/text2img"
@@ -169,9 +174,9 @@ class Text2ImgConfig(RunConfig):
     magp: float = 0.0                # MA-GP weight k (0: off)
     magp_power: float = 6.0          # MA-GP exponent p
     diversity: float = 0.3           # mode-seeking weight lambda (0: off); see the module doc
-    contrastive: float = 1.0         # weight of the image-sentence contrastive loss (0: off)
+    contrastive: float = 2.0         # weight of the image-sentence contrastive loss (0: off)
     g_contrastive: float | None = None  # G's weight of it (None: ``contrastive``; 0: D only)
-    g_negatives: str = "batch"       # G's negatives: the "batch"'s captions or "changed" ones
+    g_negatives: str = "changed"     # G's negatives: the "batch"'s captions or "changed" ones
     contrastive_dim: int = 64        # ... its embedding width
     temperature: float = 0.1         # ... and its softmax temperature
     ema: float = 0.99                # EMA decay of G and its text encoder (0: off)

@@ -222,7 +222,8 @@ def test_changed_negatives_contrast_each_fake_with_its_caption_changed_once():
         expected.append(np.log(np.exp(both).sum()) - np.log(np.exp(own).sum()))
     np.testing.assert_allclose(loss.item(), np.mean(expected), rtol=1e-5)
     batch_mode = Text2ImgTrainer(tiny(steps=1, contrastive=1.0, g_negatives="batch")).train_step()
-    changed_mode = Text2ImgTrainer(tiny(steps=1, contrastive=1.0, g_negatives="changed")).train_step()
+    changed_mode = Text2ImgTrainer(tiny(steps=1, contrastive=1.0,
+                                        g_negatives="changed")).train_step()
     assert changed_mode["d_loss"] == batch_mode["d_loss"]          # D's step is the same
     assert changed_mode["g_contrastive"] != batch_mode["g_contrastive"]
 
@@ -329,7 +330,8 @@ def test_a_config_from_before_a_field_existed_keeps_what_it_was_trained_with():
     config = Text2ImgConfig.from_json(json.dumps(old))
     assert (config.contrastive, config.lr_decay_start, config.g_negatives) == (0.0, 1.0, "batch")
     default = Text2ImgConfig()
-    assert default.contrastive > 0 and default.lr_decay_start < 1 and default.g_negatives == "changed"
+    assert default.contrastive > 0 and default.lr_decay_start < 1
+    assert default.g_negatives == "changed"
 
 
 def test_weights_that_do_not_fit_the_config_are_a_checkpoint_error(tmp_path):
@@ -441,8 +443,8 @@ def test_torch_twins_of_the_benchmark_compute_the_same(torch, cross_attention):
     np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
     kept = masks[0] | masks[1] | np.eye(4, dtype=bool)
     ours = set_infonce(mg.tensor(sim), masks[0] | np.eye(4, dtype=bool), kept, temperature=0.1)
-    theirs = twins.torch_set_infonce(torch.tensor(sim), torch.tensor(masks[0]) | torch.eye(4, dtype=torch.bool),
-                                     torch.tensor(kept), 0.1)
+    own = torch.tensor(masks[0]) | torch.eye(4, dtype=torch.bool)
+    theirs = twins.torch_set_infonce(torch.tensor(sim), own, torch.tensor(kept), 0.1)
     np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
     for g_negatives in ("batch", "changed"):    # one PyTorch training step runs
         trainer.config.g_negatives = g_negatives

@@ -273,10 +273,11 @@ class Shapes:
                 texts.append(caption(values, says))
                 owner.append(row)
                 continue
+            filled, states = np.array(values), np.array(says)
+            states[POSITION] = True
             for position in range(len(POSITIONS)):
-                filled = np.array(values).copy()
                 filled[POSITION] = position
-                texts.append(caption(filled, [*says[:POSITION], True, *says[POSITION + 1:]]))
+                texts.append(caption(filled, states))
                 owner.append(row)
         return texts, np.array(owner, np.int64)
 

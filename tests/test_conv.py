@@ -152,6 +152,44 @@ def test_threaded_copies_give_identical_results(device, monkeypatch, kind):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("geometry", [
+    ((3, 5, 8, 8), (5, 3, 4, 4), dict(stride=2, padding=1)),            # G's to-RGB layer
+    ((2, 4, 5, 7), (4, 2, 3, 3), dict(stride=2, padding=0, output_padding=1)),
+    ((2, 3, 4, 3), (3, 5, 5, 2), dict(stride=(3, 2), padding=(2, 0), output_padding=(2, 0))),
+    ((1, 2, 3, 3), (2, 15, 2, 2), dict(stride=2)),                       # 15 channels: the limit
+])
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_few_channel_transpose_matches_the_general_path(device, monkeypatch, geometry, threads):
+    """A strided transposed conv to few channels (``_conv_transpose_few_channels``, the frame
+    of phases) gives the general path's image and gradients, serial and threaded, and it is
+    the path taken (the general col2im never runs for its output)."""
+    from minigan import backend
+    xs, ws, kw = geometry
+    rng = np.random.default_rng(1)
+    x, w, b = (_t(rng.standard_normal(s), device) for s in (xs, ws, (ws[1],)))
+    y = F.conv_transpose2d(x, w, b, **kw)
+    seed = _t(np.cos(np.arange(y.numel())).reshape(y.shape), device, False)
+
+    def forward_backward():
+        y = F.conv_transpose2d(x, w, b, **kw)
+        return [y.numpy()] + [g.numpy() for g in mg.grad(y, [x, w, b], seed)]
+
+    monkeypatch.setenv("MINIGAN_NUM_THREADS", threads)
+    monkeypatch.setattr(backend, "PARALLEL_MIN_ELEMENTS", 0)
+    general_col2im = conv_ops._col2im
+
+    def col2im(cols, N, C, g):
+        assert C != y.shape[1], "the general col2im ran for the few-channel output"
+        return general_col2im(cols, N, C, g)
+    monkeypatch.setattr(conv_ops, "_col2im", col2im)
+    few = forward_backward()
+    monkeypatch.setattr(conv_ops, "_col2im", general_col2im)
+    monkeypatch.setattr(conv_ops, "FEW_CHANNELS", 0)
+    general = forward_backward()
+    for a, b_ in zip(few, general):
+        np.testing.assert_allclose(a, b_, rtol=1e-12, atol=1e-12)
+
+
 def test_run_in_parts_covers_the_range_and_reraises(monkeypatch):
     from minigan import backend
     monkeypatch.setenv("MINIGAN_NUM_THREADS", "3")

@@ -534,6 +534,9 @@ def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
                    f"trained by D, read by G without gradient; separate: G has its own "
                    f"(default {d.text_encoder}).")
     p.add_argument("--ngf", type=int, metavar="N", help=f"G's width (default {d.ngf}).")
+    p.add_argument("--mapping", type=int, metavar="M", help=f"Layers of G's mapping network "
+                   f"on the noise and sentence vector before its first layer (default "
+                   f"{d.mapping}; 0: none).")
     p.add_argument("--ndf", type=int, metavar="N", help=f"D's width (default {d.ndf}).")
     p.add_argument("--d-features", type=int, metavar="N", help=f"D's feature size "
                    f"(default {d.d_features}).")
@@ -905,6 +908,13 @@ def eval_text2img(args: argparse.Namespace, device: str) -> int:
                                        for name in (*ATTRIBUTES, "caption")))
     print(f"diversity ratio       {result['diversity']:.3f}   (mean pairwise distance of a "
           f"prompt's samples over real renders'; 1 = as varied as the data)")
+    print("objects (bright pixels in 8-connected pieces of >= 4 pixels; share of images with "
+          "one piece, more, none):")
+    for key, label in (("seen", "seen combinations"), ("position open", "  position unstated"),
+                       ("heldout", "held-out pairs"), ("real", "real renders (seen)")):
+        found = result["objects"][key]
+        print(f"{label:22s}one {found['one']:.3f}   several {found['several']:.3f}   "
+              f"none {found['none']:.3f}   pure colour {found['pure']:.3f}")
     print(f"variety (distinct values over 8 samples of a partial caption; generated / real):")
     print(f"{'':22s}" + "".join(f"{name:>12s}" for name in ATTRIBUTES))
     for prompt, counts in result["variety"].items():

@@ -122,7 +122,7 @@ def stop_after(monkeypatch, step: int) -> None:
 
 def test_resume_is_exact_across_the_two_stages(tmp_path, capsys, monkeypatch):
     args = [*TINY, "--steps", "5", "--pretrain-steps", "2", "--cross-attention", "--magp",
-            "0.1", "--text-encoder", "separate", "--sample-every", "5",
+            "0.1", "--text-encoder", "separate", "--mapping", "1", "--sample-every", "5",
             "--checkpoint-every", "100"]
     ok(capsys, ["train", "text2img", *args, "--out", tmp_path / "straight"])
     parts = tmp_path / "parts"
@@ -315,7 +315,8 @@ def test_eval_prints_the_attribute_table(run, capsys):
     out, _ = ok(capsys, ["eval", "--checkpoint", run, "--n", "12"])
     for words in ("step 4 of 4", "(shipped)", "shape", "color", "size", "position", "caption",
                   "seen combinations", "held-out pairs", "diversity ratio", "variety",
-                  "a circle"):
+                  "a circle", "objects", "position unstated", "real renders", "several",
+                  "pure colour"):
         assert words in out, words
     out, _ = ok(capsys, ["eval", "--checkpoint", run, "--n", "12", "--json"])
     scores = json.loads(out)
@@ -323,6 +324,8 @@ def test_eval_prints_the_attribute_table(run, capsys):
     assert set(scores["seen"]) == {"shape", "color", "size", "position", "caption"}
     assert 0 <= scores["heldout"]["caption"] <= 1 and scores["diversity"] >= 0
     assert "a circle" in scores["variety"] and "a circle" in scores["variety_real"]
+    assert set(scores["objects"]) == {"seen", "position open", "heldout", "real"}
+    assert scores["objects"]["real"]["one"] == 1.0
 
 
 def test_eval_classifier_option_and_dcgan_json(run, dcgan, tmp_path, capsys):

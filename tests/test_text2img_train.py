@@ -12,7 +12,7 @@ from minigan import backend
 from minigan.data.shapes import Shapes, parse_caption
 from minigan.data.tokenizer import UnknownWordWarning
 from minigan.models.attributes import (WEIGHTS_PATH, diversity_ratio, load_attribute_classifier,
-                                       predict, score_attributes, variety)
+                                       object_counts, predict, score_attributes, variety)
 from minigan.training.attributes import DEFAULT_OUT, train_attribute_classifier
 from minigan.training.checkpoint import load_checkpoint, save_checkpoint
 from minigan.training.helpers import linear_decay
@@ -316,6 +316,7 @@ def test_wrong_kind_checkpoint_is_refused(tmp_path):
     (dict(temperature=0.0), "--temperature: must be > 0"),
     (dict(contrastive=-1.0), "--contrastive: must be >= 0"),
     (dict(g_negatives="all"), "--g-negatives: must be one of batch, changed"),
+    (dict(mapping=-1), "--mapping: must be an int >= 0"),
 ])
 def test_config_errors_name_the_option(changes, match):
     with pytest.raises(mg.ArgumentError, match=match):
@@ -400,6 +401,28 @@ def test_diversity_and_variety_of_real_renders(classifier):
     assert diversity_ratio(np.repeat(real_a[:1], 8, 0), real_b) == 0.0
     counts = variety(predict(classifier, np.concatenate([real_a, real_b])), group=8)
     assert counts["shape"] == 1.0 and counts["color"] > 3.5 and counts["position"] > 3
+
+
+def test_object_counts_by_hand():
+    """Pieces of bright pixels, 8-connected, of at least 4 pixels: one square, two squares, a
+    diagonal staircase (one piece through its corners), a square with a 3-pixel speck (the
+    speck is not an object), an empty canvas; 'pure' is the share of bright pixels whose
+    channels are each within 0.5 of -1 or 1."""
+    images = np.full((5, 3, 12, 12), -1.0, np.float32)
+    images[0, 0, 2:6, 2:6] = 1                               # one red square
+    images[1, 1, 1:4, 1:4] = images[1, 1, 7:10, 7:10] = 1    # two green squares
+    for k in range(6):
+        images[2, 2, k + 3, k + 3] = 1                       # touching at the corners
+    images[3, :, 5:9, 5:9] = 1                               # white square ...
+    images[3, 0, 0, 0:3] = 1                                 # ... and a 3-pixel speck
+    counts = object_counts(images)
+    assert counts == {"one": 0.6, "several": 0.2, "none": 0.2, "pure": 1.0}
+    assert object_counts(images[1:2]) == {"one": 0.0, "several": 1.0, "none": 0.0, "pure": 1.0}
+    smeared = images[:1].copy()
+    smeared[0, 1, 2:6, 2:4] = 0.2                            # half the square red-and-olive
+    assert object_counts(smeared)["pure"] == 0.5
+    rng = np.random.default_rng(0)
+    assert object_counts(Shapes("train").sample(200, rng).images)["one"] == 1.0
 
 
 def test_retraining_writes_where_told_never_into_the_package(tmp_path):

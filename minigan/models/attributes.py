@@ -21,6 +21,11 @@ The scores:
   real renders of the same prompt (1: as varied as the data; near 0: one image per prompt).
 - :func:`variety`: how many distinct values of each attribute appear among groups of samples
   of one caption, as the classifier reads them.
+- :func:`object_counts`: whether each image holds one object, as the data's do: its bright
+  pixels (any channel above half intensity) in 8-connected pieces, counted without the
+  classifier, so a second blob or a shape torn in two shows even where the classifier
+  still reads the right attributes; and how much of the object is a pure colour (each
+  channel near 0 or near full) rather than a smear between two.
 """
 from __future__ import annotations
 
@@ -132,6 +137,44 @@ def variety(predicted: np.ndarray, group: int = 8) -> dict:
             for k, name in enumerate(ATTRIBUTES)}
 
 
+def _components(foreground: np.ndarray) -> np.ndarray:
+    """8-connected labels of a boolean (N, H, W) array: each foreground pixel ends with the
+    smallest flat index of its piece (min-label propagation to a fixed point), 0 elsewhere."""
+    N, H, W = foreground.shape
+    big = N * H * W + 1
+    labels = np.where(foreground, np.arange(1, big, dtype=np.int64).reshape(N, H, W), big)
+    while True:
+        padded = np.pad(labels, ((0, 0), (1, 1), (1, 1)), constant_values=big)
+        smallest = labels.copy()
+        for dy in (0, 1, 2):
+            for dx in (0, 1, 2):
+                np.minimum(smallest, padded[:, dy:dy + H, dx:dx + W], out=smallest)
+        smallest = np.where(foreground, smallest, big)
+        if np.array_equal(smallest, labels):
+            return np.where(foreground, labels, 0)
+        labels = smallest
+
+
+def object_counts(images, min_pixels: int = 4) -> dict:
+    """How clean the objects of ``images`` ((N, 3, H, W) in [-1, 1]) are: ``{"one": share of
+    images with exactly one piece of at least ``min_pixels`` bright pixels, "several": two
+    or more, "none": no such piece, "pure": share of the bright pixels whose every channel
+    is within a quarter of 0 or of full intensity}``. Real renders score one 1, pure 1."""
+    x = backend.as_numpy(getattr(images, "data", images)).astype(np.float32, copy=False)
+    foreground = x.max(axis=1) > 0
+    labels = _components(foreground)
+    counts = np.zeros(len(x), dtype=np.int64)
+    found = labels[labels > 0]
+    if found.size:
+        pieces, sizes = np.unique(found, return_counts=True)
+        image_of = (pieces - 1) // (x.shape[2] * x.shape[3])
+        np.add.at(counts, image_of[sizes >= min_pixels], 1)
+    bright = x.transpose(0, 2, 3, 1)[foreground]                  # (pixels, 3)
+    pure = float((np.abs(np.abs(bright) - 1) <= 0.5).all(axis=1).mean()) if len(bright) else 1.0
+    return {"one": float((counts == 1).mean()), "several": float((counts >= 2).mean()),
+            "none": float((counts == 0).mean()), "pure": pure}
+
+
 def evaluate_text2img(sample: Callable[[Sequence[str], np.ndarray], np.ndarray],
                       classifier: AttributeClassifier,
                       noise: int | Callable[[np.random.Generator, int], np.ndarray],
@@ -145,7 +188,9 @@ def evaluate_text2img(sample: Callable[[Sequence[str], np.ndarray], np.ndarray],
     z; ``noise(rng, count)`` draws those noises (a trainer's ``draw_noise``), or give the
     width of Gaussian noise (an int). Returns ``{"seen": scores, "heldout": scores,
     "diversity": mean ratio, "variety": {caption: distinct counts over 8}, "variety_real":
-    ..., }`` where scores are
+    ..., "objects": {"seen" | "heldout" | "position open" | "real": :func:`object_counts`}}``
+    (real: the renders of the seen captions) where
+    scores are
     :func:`score_attributes`'s, over ``n`` fresh captions of the training distribution
     (seen) and of the held-out pairs."""
     from ..data.shapes import Shapes, parse_caption
@@ -156,11 +201,17 @@ def evaluate_text2img(sample: Callable[[Sequence[str], np.ndarray], np.ndarray],
             return noise(rng, count)
         return rng.standard_normal((count, int(noise))).astype(np.float32)
 
-    result = {}
+    result, objects = {}, {}
     for name, split_name in (("seen", "train"), ("heldout", "heldout")):
         batch = Shapes(split_name, p_state=p_state).sample(n, rng)
         images = sample(batch.captions, draw(n))
         result[name] = score_attributes(predict(classifier, images), batch.labels, batch.stated)
+        objects[name] = object_counts(images)
+        if name == "seen":  # where the caption leaves the position to the noise; the data
+            objects["real"] = object_counts(batch.images)
+            open_position = ~batch.stated[:, ATTRIBUTES.index("position")]
+            host = backend.as_numpy(getattr(images, "data", images))
+            objects["position open"] = object_counts(host[open_position])
     # diversity: a few fully and partly stated prompts, generated vs rendered
     data = Shapes("all")
     prompts = ["a large red circle in the top left", "a small white square in the center",
@@ -181,6 +232,7 @@ def evaluate_text2img(sample: Callable[[Sequence[str], np.ndarray], np.ndarray],
     result["diversity"] = float(np.mean(ratios))
     result["diversity_per_prompt"] = dict(zip(prompts, [round(r, 3) for r in ratios]))
     result["variety"], result["variety_real"] = counts, real_counts
+    result["objects"] = objects
     return result
 
 

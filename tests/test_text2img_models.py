@@ -112,9 +112,9 @@ def test_text_encoder_gradcheck(device, pool):
 # ---------------------------------------------------------------------------- generator
 
 
-def _tiny_generator(device, cross_attention=True):
+def _tiny_generator(device, cross_attention=True, mapping=1):
     G = Text2ImgGenerator(z_dim=3, cond_dim=4, text_dim=4, ngf=2, cross_attention=cross_attention,
-                          attention_heads=1).double().to(device)
+                          attention_heads=1, mapping=mapping).double().to(device)
     _perturb(G, np.random.default_rng(1))
     return G
 
@@ -131,6 +131,24 @@ def test_generator_shapes_and_stage_one(device):
         G(mg.randn(5, 7, device=device), s)
     with pytest.raises(mg.ShapeError, match=r"sentence vector of shape \(5, 6\)"):
         G(z, mg.randn(5, 4, device=device))
+
+
+def test_mapping_network_maps_the_noise_and_sentence_before_the_first_layer():
+    """--mapping M: M (Linear -> LeakyReLU) layers on [z, s], PyTorch's default init (not the
+    N(0, 0.02) of the rest, which would shrink the code); M = 0 feeds [z, s] to the first
+    layer as before."""
+    plain, mapped = Text2ImgGenerator(z_dim=8, cond_dim=6, ngf=4), \
+        Text2ImgGenerator(z_dim=8, cond_dim=6, ngf=4, mapping=2)
+    assert plain.mapping is None and not any("mapping" in n for n, _ in plain.named_parameters())
+    layers = [m for m in mapped.mapping if isinstance(m, mg.nn.Linear)]
+    assert len(layers) == 2 and all(m.weight.shape == (14, 14) for m in layers)
+    assert all(np.abs(m.weight.numpy()).max() > 0.1 for m in layers)   # not N(0, 0.02)
+    z, s = mg.randn(5, 8), mg.randn(5, 6)
+    seen = []
+    mapped.project.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    mapped(z, s)
+    expected = mapped.mapping(mg.ops.shape.concat([z, s], 1)).numpy()
+    np.testing.assert_allclose(seen[0].numpy(), expected, rtol=1e-6)
 
 
 def test_cross_attention_can_be_switched_off():

@@ -3,6 +3,7 @@
 Generator: noise z (N, Z) and sentence vector s (N, E), optionally the token states
 (N, T, D) for cross-attention; ``g`` = ``ngf``::
 
+    [mapping: (Linear(Z + E -> Z + E) -> LeakyReLU(0.2)) x M]                     (N, Z + E)
     Linear(Z + E -> 4*4*4g) -> (N, 4g, 4, 4) -> CBN(s) -> ReLU                    4x4
     ConvTranspose2d(4g -> 2g, k4, s2, p1) -> CBN(s) -> ReLU                       8x8
     [CrossAttention2d(2g, tokens)]                                                8x8
@@ -10,6 +11,10 @@ Generator: noise z (N, Z) and sentence vector s (N, E), optionally the token sta
     [CrossAttention2d(g, tokens)]                                                 16x16
     ConvTranspose2d(g -> 3, k4, s2, p1) -> tanh                                   32x32
 
+The optional mapping network (``mapping`` = M layers, StyleGAN's idea on [z, s]) lets the
+noise choose between discrete things (where an unstated position puts the object) through
+a non-linear map before the first layer: without it the 4x4 layout is a linear function of
+z cut by one ReLU, and noises between two choices draw both (two blobs).
 CBN is :class:`ConditionalBatchNorm2d` (scale and shift from s). Without a sentence (stage 1
 of training: unconditional) the generator uses a learned constant vector in place of s and
 skips the cross-attention.
@@ -65,11 +70,16 @@ class Text2ImgGenerator(nn.Module):
     """(z, sentence, tokens, padding mask) -> images (N, 3, 32, 32) in [-1, 1]."""
 
     def __init__(self, z_dim: int = 64, cond_dim: int = 64, text_dim: int = 64, ngf: int = 32,
-                 cross_attention: bool = True, attention_heads: int = 2) -> None:
+                 cross_attention: bool = True, attention_heads: int = 2,
+                 mapping: int = 0) -> None:
         super().__init__()
         self.z_dim, self.cond_dim, self.text_dim, self.ngf = z_dim, cond_dim, text_dim, ngf
         self.cross_attention = bool(cross_attention)
-        g = ngf
+        g, width = ngf, z_dim + cond_dim
+        layers = []
+        for _ in range(mapping):
+            layers += [nn.Linear(width, width), nn.LeakyReLU(0.2)]
+        self.mapping = nn.Sequential(*layers) if layers else None
         self.project = nn.Linear(z_dim + cond_dim, 4 * 4 * 4 * g)
         self.norm0 = ConditionalBatchNorm2d(4 * g, cond_dim)
         self.up1 = nn.ConvTranspose2d(4 * g, 2 * g, 4, stride=2, padding=1, bias=False)
@@ -83,6 +93,10 @@ class Text2ImgGenerator(nn.Module):
         # the sentence vector of stage 1 (no text): learned, like any weight
         self.null_sentence = nn.Parameter(np.zeros(cond_dim, dtype=self.project.weight.dtype))
         init_normal_(self)
+        if self.mapping is not None:  # PyTorch's default init: N(0, 0.02) would shrink [z, s]
+            for layer in self.mapping:
+                if isinstance(layer, nn.Linear):
+                    layer.reset_parameters()
 
     def forward(self, z: Tensor, sentence: Tensor | None = None, tokens: Tensor | None = None,
                 padding_mask=None) -> Tensor:
@@ -96,7 +110,10 @@ class Text2ImgGenerator(nn.Module):
             raise ShapeError(f"Text2ImgGenerator: expected a sentence vector of shape "
                              f"({n}, {self.cond_dim}), got {sentence.shape}")
         attend = self.cross_attention and tokens is not None
-        h = reshape(self.project(concat([z, sentence], 1)), (n, 4 * self.ngf, 4, 4))
+        code = concat([z, sentence], 1)
+        if self.mapping is not None:
+            code = self.mapping(code)
+        h = reshape(self.project(code), (n, 4 * self.ngf, 4, 4))
         h = F.relu(self.norm0(h, sentence))
         h = F.relu(self.norm1(self.up1(h), sentence))
         if attend:

@@ -137,7 +137,7 @@ class Text2ImgConfig(RunConfig):
     its own."""
     # checkpoints written before these fields existed were trained without them
     ABSENT_MEANS: ClassVar[dict] = {"contrastive": 0.0, "lr_decay_start": 1.0,
-                                    "g_negatives": "batch"}
+                                    "g_negatives": "batch", "mapping": 0}
     data: str = "shapes"             # "shapes" or "digits"
     steps: int = 6000                # total steps, both stages
     out: str = "runs/text2img"
@@ -164,6 +164,7 @@ class Text2ImgConfig(RunConfig):
     pool: str = "mean"               # sentence vector: "mean" of the words, or a "cls" token
     text_encoder: str = "shared"     # "shared" (trained by D) or "separate" (one per network)
     ngf: int = 32
+    mapping: int = 0                 # layers of G's mapping network on [z, s] (0: none)
     ndf: int = 32
     d_features: int = 256
     cross_attention: bool = False
@@ -216,6 +217,11 @@ class Text2ImgConfig(RunConfig):
             raise ArgumentError(f"--pretrain-steps: must be in [0, --steps={self.steps}], "
                                 f"got {self.pretrain_steps}")
         self.pretrain_steps = int(self.pretrain_steps)
+        if isinstance(self.mapping, bool) or not isinstance(self.mapping, (int, np.integer)) \
+                or self.mapping < 0:
+            raise ArgumentError(f"--mapping: must be an int >= 0 (layers of G's mapping "
+                                f"network), got {self.mapping!r}")
+        self.mapping = int(self.mapping)
         for name in ("lr_g", "lr_d"):
             setattr(self, name, check_float(name, getattr(self, name), low=0.0, low_open=True))
         for name in ("mismatch", "hard_negatives", "p_state", "lr_decay_start"):
@@ -446,7 +452,7 @@ class Text2ImgTrainer(Trainer):
     def _generator(self) -> Text2ImgGenerator:
         cfg = self.config
         return Text2ImgGenerator(cfg.z_dim, cfg.text_dim, cfg.text_dim, cfg.ngf,
-                                 cfg.cross_attention, cfg.attention_heads)
+                                 cfg.cross_attention, cfg.attention_heads, cfg.mapping)
 
     def _text_encoder(self) -> TextEncoder:
         cfg = self.config

@@ -152,11 +152,12 @@ def torch_contrastive(torch, similarity, positives, leave_out, temperature: floa
     return torch_set_infonce(similarity, own, kept, temperature)
 
 
-def torch_set_infonce(similarity, own, kept, temperature: float):
+def torch_set_infonce(similarity, own, kept, temperature: float, positives: str = "sum"):
     """``minigan.training.text2img.set_infonce`` in PyTorch (``own``, ``kept``: bool tensors)."""
     logits = similarity / temperature
-    return (logits.masked_fill(~kept, -1e4).logsumexp(1)
-            - logits.masked_fill(~own, -1e4).logsumexp(1)).mean()
+    best = logits.masked_fill(~own, -1e4)
+    best = best.logsumexp(1) if positives == "sum" else best.amax(1)
+    return (logits.masked_fill(~kept, -1e4).logsumexp(1) - best).mean()
 
 
 def torch_step(torch, trainer: Text2ImgTrainer, E, G, D, opt_g, opt_d):
@@ -222,7 +223,7 @@ def torch_step(torch, trainer: Text2ImgTrainer, E, G, D, opt_g, opt_d):
                 s_c = E(ids_c, pad_c)[1]
             g_loss = g_loss + g_weight * torch_set_infonce(
                 D.similarity(phi_g, s_c), torch.from_numpy(positive), torch.from_numpy(kept),
-                cfg.temperature)
+                cfg.temperature, cfg.g_positives)
         if cfg.diversity > 0:
             d_img = (images[:half] - images[half:]).abs().mean((1, 2, 3))
             d_z = torch.from_numpy(np.abs(z_np[:half] - z_np[half:]).mean(1))

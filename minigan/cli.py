@@ -492,7 +492,7 @@ def _flag(p: argparse.ArgumentParser, name: str, text: str) -> None:
 def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
     """``minigan train text2img``'s options: the shared run options and the model's own."""
     from .data.shapes import HELD_OUT_PAIRS
-    from .training.text2img import (DATA_SETS, G_NEGATIVES, LOSSES, QUICK_SETTINGS,
+    from .training.text2img import (DATA_SETS, G_NEGATIVES, LOSSES, POSITIVES, QUICK_SETTINGS,
                                     TEXT_ENCODERS, Text2ImgConfig)
     from .models.text2img import MATCHING
     from .models.text_encoder import POOLS
@@ -569,6 +569,10 @@ def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--g-negatives", choices=G_NEGATIVES, help=f"What G's contrastive term "
                    f"tells a fake's caption from: the other captions of the \"batch\", or "
                    f"captions with one stated attribute \"changed\" (default {d.g_negatives}).")
+    p.add_argument("--g-positives", choices=POSITIVES, help=f"With --g-negatives changed: how "
+                   f"the completions of a caption that leaves the position open count as the "
+                   f"fake's positives, their \"sum\" (any of them) or their \"max\" (the best "
+                   f"one alone; the others count against) (default {d.g_positives}).")
     p.add_argument("--ema-bn-batches", type=int, metavar="N", help=f"Batches that re-estimate "
                    f"the EMA generator's BatchNorm statistics before it samples "
                    f"(default {d.ema_bn_batches}).")

@@ -203,7 +203,7 @@ def test_changed_negatives_contrast_each_fake_with_its_caption_changed_once():
     loss = set_infonce(trainer.D.similarity(phi, sentences), positive, kept, 0.1)
     changed, changed_labels, changed_stated = data.negatives(
         batch.labels, batch.stated, np.random.default_rng(5), hard=1.0)
-    expected = []
+    expected, best = [], []
     for i in range(2 * half):
         u = i % half
         values, says = parse_caption(changed[u])                # one stated attribute differs
@@ -220,12 +220,19 @@ def test_changed_negatives_contrast_each_fake_with_its_caption_changed_once():
         other = logits(changed_labels[u], changed_stated[u])
         both = np.concatenate([own, other])
         expected.append(np.log(np.exp(both).sum()) - np.log(np.exp(own).sum()))
+        best.append(np.log(np.exp(both).sum()) - own.max())     # --g-positives max
     np.testing.assert_allclose(loss.item(), np.mean(expected), rtol=1e-5)
+    loss = set_infonce(trainer.D.similarity(phi, sentences), positive, kept, 0.1, "max")
+    np.testing.assert_allclose(loss.item(), np.mean(best), rtol=1e-5)
     batch_mode = Text2ImgTrainer(tiny(steps=1, contrastive=1.0, g_negatives="batch")).train_step()
     changed_mode = Text2ImgTrainer(tiny(steps=1, contrastive=1.0,
                                         g_negatives="changed")).train_step()
     assert changed_mode["d_loss"] == batch_mode["d_loss"]          # D's step is the same
     assert changed_mode["g_contrastive"] != batch_mode["g_contrastive"]
+    best_mode = Text2ImgTrainer(tiny(steps=1, contrastive=1.0, g_negatives="changed",
+                                     g_positives="max")).train_step()
+    assert best_mode["d_loss"] == batch_mode["d_loss"]
+    assert best_mode["g_contrastive"] > changed_mode["g_contrastive"]  # max < logsumexp
 
 
 def test_learning_rates_fall_linearly_to_zero_from_lr_decay_start():
@@ -317,6 +324,7 @@ def test_wrong_kind_checkpoint_is_refused(tmp_path):
     (dict(contrastive=-1.0), "--contrastive: must be >= 0"),
     (dict(g_negatives="all"), "--g-negatives: must be one of batch, changed"),
     (dict(mapping=-1), "--mapping: must be an int >= 0"),
+    (dict(g_positives="min"), "--g-positives: must be one of sum, max"),
 ])
 def test_config_errors_name_the_option(changes, match):
     with pytest.raises(mg.ArgumentError, match=match):
@@ -469,6 +477,14 @@ def test_torch_twins_of_the_benchmark_compute_the_same(torch, cross_attention):
     own = torch.tensor(masks[0]) | torch.eye(4, dtype=torch.bool)
     theirs = twins.torch_set_infonce(torch.tensor(sim), own, torch.tensor(kept), 0.1)
     np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
+    t_sim = torch.tensor(sim, requires_grad=True)                     # the best positive alone
+    theirs = twins.torch_set_infonce(t_sim, own, torch.tensor(kept), 0.1, "max")
+    theirs.backward()
+    sim_t = mg.tensor(sim, requires_grad=True)
+    ours = set_infonce(sim_t, masks[0] | np.eye(4, dtype=bool), kept, 0.1, positives="max")
+    ours.backward()
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
+    np.testing.assert_allclose(sim_t.grad.numpy(), t_sim.grad.numpy(), rtol=1e-9, atol=1e-12)
     for g_negatives in ("batch", "changed"):    # one PyTorch training step runs
         trainer.config.g_negatives = g_negatives
         step = twins.torch_step(torch, trainer, E, G, D, torch.optim.Adam(G.parameters()),

@@ -100,6 +100,7 @@ DATA_SETS = ("shapes", "digits")
 LOSSES = ("hinge", "bce")
 TEXT_ENCODERS = ("shared", "separate")
 G_NEGATIVES = ("batch", "changed")   # the captions G's contrastive term contrasts a fake with
+POSITIVES = ("sum", "max")           # ... and how it counts a set of positives (set_infonce)
 CAPTION_LENGTH = 8        # the longest caption of both data sets, in words
 NOISE_STREAM = 2**31      # the seed stream of fixed sampling noise (beside the steps' streams)
 BN_STREAM = 2**31 + 1     # ... and of the BatchNorm re-estimation batches
@@ -137,7 +138,7 @@ class Text2ImgConfig(RunConfig):
     its own."""
     # checkpoints written before these fields existed were trained without them
     ABSENT_MEANS: ClassVar[dict] = {"contrastive": 0.0, "lr_decay_start": 1.0,
-                                    "g_negatives": "batch", "mapping": 0}
+                                    "g_negatives": "batch", "mapping": 0, "g_positives": "sum"}
     data: str = "shapes"             # "shapes" or "digits"
     steps: int = 6000                # total steps, both stages
     out: str = "runs/text2img"
@@ -178,6 +179,7 @@ class Text2ImgConfig(RunConfig):
     contrastive: float = 2.0         # weight of the image-sentence contrastive loss (0: off)
     g_contrastive: float | None = None  # G's weight of it (None: ``contrastive``; 0: D only)
     g_negatives: str = "changed"     # G's negatives: the "batch"'s captions or "changed" ones
+    g_positives: str = "sum"         # ... its completions as positives: their "sum" or "max"
     contrastive_dim: int = 64        # ... its embedding width
     temperature: float = 0.1         # ... and its softmax temperature
     ema: float = 0.99                # EMA decay of G and its text encoder (0: off)
@@ -198,7 +200,7 @@ class Text2ImgConfig(RunConfig):
             self.lr = shared_lr
         for name, allowed in (("data", DATA_SETS), ("loss", LOSSES), ("pool", POOLS),
                               ("text_encoder", TEXT_ENCODERS), ("matching", MATCHING),
-                              ("g_negatives", G_NEGATIVES)):
+                              ("g_negatives", G_NEGATIVES), ("g_positives", POSITIVES)):
             if getattr(self, name) not in allowed:
                 raise ArgumentError(f"{option(name)}: must be one of {', '.join(allowed)}, "
                                     f"got {getattr(self, name)!r}")
@@ -338,17 +340,23 @@ def contrastive_loss(similarity: Tensor, positives: np.ndarray | None = None,
 
 
 def set_infonce(similarity: Tensor, positive: np.ndarray, kept: np.ndarray,
-                temperature: float = 0.1) -> Tensor:
+                temperature: float = 0.1, positives: str = "sum") -> Tensor:
     """InfoNCE with a set of positives: row i of ``similarity`` (N, M) holds image i against
     M captions, ``positive`` and ``kept`` (bool (N, M), every row's positives among its kept
     captions, at least one) say which;
 
-        L = mean_i [ log sum_{j kept} exp(sim_ij / T) - log sum_{j positive} exp(sim_ij / T) ]"""
+        L = mean_i [ log sum_{j kept} exp(sim_ij / T) - log sum_{j positive} exp(sim_ij / T) ]
+
+    ``positives="max"`` takes the best positive alone in the second term, max_{j positive}
+    sim_ij / T (multiple-instance learning: the image must match one of its positives fully;
+    the others stay in the first sum, so matching two halfway scores worse than one)."""
     def masked(mask: np.ndarray) -> Tensor:
         bias = np.where(mask, 0.0, -1e4).astype(similarity.dtype)
         return Tensor._wrap(backend.to_device(bias, similarity.device))
     logits = similarity / temperature
-    return (logsumexp(logits + masked(kept), 1) - logsumexp(logits + masked(positive), 1)).mean()
+    best = logits + masked(positive)
+    best = logsumexp(best, 1) if positives == "sum" else best.amax(1)
+    return (logsumexp(logits + masked(kept), 1) - best).mean()
 
 
 def true_of(labels: np.ndarray, stated: np.ndarray) -> np.ndarray:
@@ -586,7 +594,7 @@ class Text2ImgTrainer(Trainer):
                     with no_grad():
                         sentences = self.text_d(*self._encode(texts))[1]
                     contrast = set_infonce(D.similarity(phi, sentences), positive, kept,
-                                           cfg.temperature)
+                                           cfg.temperature, cfg.g_positives)
                 g_loss = g_loss + g_weight * contrast
                 stats["g_contrastive"] = contrast.item()
             if cfg.diversity > 0:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import minigan as mg  # noqa: E402
 from minigan import backend, bench  # noqa: E402
-from minigan.training.text2img import (CAPTION_LENGTH, G_NEGATIVES,  # noqa: E402
+from minigan.training.text2img import (CAPTION_LENGTH, FAKES, G_NEGATIVES,  # noqa: E402
                                        Text2ImgConfig, Text2ImgTrainer, compatible,
                                        step_generator, true_of)
 
@@ -171,7 +171,8 @@ def torch_step(torch, trainer: Text2ImgTrainer, E, G, D, opt_g, opt_d):
         B, half = cfg.batch_size, cfg.batch_size // 2
         batch = trainer.data.sample(B, rng)
         wrong = trainer.data.negatives(batch.labels, batch.stated, rng, cfg.hard_negatives)[0]
-        z_d = torch.from_numpy(trainer.draw_noise(rng, B))
+        shared = cfg.fakes == "shared"
+        z_d = None if shared else torch.from_numpy(trainer.draw_noise(rng, B))
         z_np = np.concatenate([trainer.draw_noise(rng, half), trainer.draw_noise(rng, half)])
         z_g = torch.from_numpy(z_np)
         ids, pad = (torch.from_numpy(a) for a in trainer.tokenizer.encode(
@@ -179,10 +180,16 @@ def torch_step(torch, trainer: Text2ImgTrainer, E, G, D, opt_g, opt_d):
         real = torch.from_numpy(batch.images).requires_grad_(cfg.magp > 0)
         tokens, s_all = E(ids, pad)
         s_real, s_wrong = s_all[:B], s_all[B:]
-        with torch.no_grad():
-            fake = G(z_d, s_real.detach(), tokens[:B].detach(), pad[:B])
+        both = torch.from_numpy(np.concatenate([np.arange(half)] * 2))
+        rows = both if shared else slice(0, B)
+        if shared:     # one G pass: D's fakes are the images G's step scores
+            images = G(z_g, s_real[rows].detach(), tokens[rows].detach(), pad[rows])
+            fake = images.detach()
+        else:
+            with torch.no_grad():
+                fake = G(z_d, s_real.detach(), tokens[:B].detach(), pad[:B])
         phi = D.body(torch.cat([real, fake]))
-        score_real, score_fake = D.score(phi[:B], s_real), D.score(phi[B:], s_real)
+        score_real, score_fake = D.score(phi[:B], s_real), D.score(phi[B:], s_real[rows])
         score_wrong = D.score(phi[:B], s_wrong)
         w = cfg.mismatch
         d_loss = (F.relu(1 - score_real).mean() + (1 - w) * F.relu(1 + score_fake).mean()
@@ -204,7 +211,8 @@ def torch_step(torch, trainer: Text2ImgTrainer, E, G, D, opt_g, opt_d):
             list(batch.captions[:half]) * 2, CAPTION_LENGTH))
         with torch.no_grad():
             tokens_g, s_g = E(ids_g, pad_g)
-        images = G(z_g, s_g, tokens_g, pad_g)
+        if not shared:
+            images = G(z_g, s_g, tokens_g, pad_g)
         phi_g = D.body(images)
         g_loss = -D.score(phi_g, s_g).mean()
         g_weight = cfg.contrastive if cfg.g_contrastive is None else cfg.g_contrastive
@@ -272,6 +280,8 @@ def main(argv=None) -> int:
                         help="the contrastive loss's weight (default: the model's default)")
     parser.add_argument("--g-negatives", choices=G_NEGATIVES, default=None,
                         help="G's contrastive negatives (default: the model's default)")
+    parser.add_argument("--fakes", choices=FAKES, default=None,
+                        help="D's fakes: their own G pass or G's step's (default: the model's)")
     parser.add_argument("--separate", action="store_true",
                         help="time each engine in its own process, alternately (--rounds of "
                              "each): neither shares its memory and threads with the other")
@@ -295,6 +305,8 @@ def main(argv=None) -> int:
     extra = {} if args.contrastive is None else {"contrastive": args.contrastive}
     if args.g_negatives is not None:
         extra["g_negatives"] = args.g_negatives
+    if args.fakes is not None:
+        extra["fakes"] = args.fakes
     config = Text2ImgConfig(batch_size=args.batch_size, cross_attention=args.cross_attention,
                             magp=args.magp, ema=0.0, steps=10 ** 6, **extra)
     trainer = Text2ImgTrainer(config)
@@ -317,7 +329,7 @@ def main(argv=None) -> int:
                                   block=3, untimed=1)
     print(f"text2img step, batch {args.batch_size}, cross-attention {args.cross_attention}, "
           f"MA-GP {args.magp}, contrastive {config.contrastive:g} (G's negatives: "
-          f"{config.g_negatives}); threads {threads}; "
+          f"{config.g_negatives}; D's fakes: {config.fakes}); threads {threads}; "
           f"minigan {mg.__version__}, numpy "
           f"{np.__version__}, torch {torch.__version__}")
     print(f"malloc: {settings['malloc']}; BLAS: {settings['blas_spin']}")

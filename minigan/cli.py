@@ -492,8 +492,8 @@ def _flag(p: argparse.ArgumentParser, name: str, text: str) -> None:
 def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
     """``minigan train text2img``'s options: the shared run options and the model's own."""
     from .data.shapes import HELD_OUT_PAIRS
-    from .training.text2img import (DATA_SETS, G_NEGATIVES, LOSSES, POSITIVES, QUICK_SETTINGS,
-                                    TEXT_ENCODERS, Text2ImgConfig)
+    from .training.text2img import (DATA_SETS, FAKES, G_NEGATIVES, LOSSES, POSITIVES,
+                                    QUICK_SETTINGS, TEXT_ENCODERS, Text2ImgConfig)
     from .models.text2img import MATCHING
     from .models.text_encoder import POOLS
     d = Text2ImgConfig()
@@ -569,6 +569,10 @@ def add_train_text2img_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--g-negatives", choices=G_NEGATIVES, help=f"What G's contrastive term "
                    f"tells a fake's caption from: the other captions of the \"batch\", or "
                    f"captions with one stated attribute \"changed\" (default {d.g_negatives}).")
+    p.add_argument("--fakes", choices=FAKES, help=f"D's fakes: a G pass of their own "
+                   f"(\"separate\", one noise per caption of the batch) or the images G's step "
+                   f"then scores (\"shared\": one G pass a step, as PyTorch's DCGAN example "
+                   f"does) (default {d.fakes}).")
     p.add_argument("--g-positives", choices=POSITIVES, help=f"With --g-negatives changed: how "
                    f"the completions of a caption that leaves the position open count as the "
                    f"fake's positives, their \"sum\" (any of them) or their \"max\" (the best "

@@ -235,6 +235,28 @@ def test_changed_negatives_contrast_each_fake_with_its_caption_changed_once():
     assert best_mode["g_contrastive"] > changed_mode["g_contrastive"]  # max < logsumexp
 
 
+@pytest.mark.parametrize("text_encoder", ["shared", "separate"])
+def test_shared_fakes_are_the_images_gs_step_scores(text_encoder):
+    """--fakes shared: one G pass a step (two with "separate"), and D's fakes are exactly the
+    images G's step then scores (rows i and i + B/2: caption i), in both stages."""
+    for fakes, passes in (("separate", 2), ("shared", 1)):
+        trainer = Text2ImgTrainer(tiny(steps=3, pretrain_steps=1, fakes=fakes,
+                                       text_encoder=text_encoder))
+        calls, seen = [], []
+        trainer.G.register_forward_hook(lambda module, args, out: calls.append(1))
+        features = trainer.D.features
+        trainer.D.features = lambda x: (seen.append(x.numpy().copy()), features(x))[1]
+        for step in range(2):                                 # stage 1, then stage 2
+            calls.clear(), seen.clear()
+            trainer.train_step()
+            assert len(calls) == passes, (fakes, step)
+            B = trainer.config.batch_size
+            if fakes == "shared":
+                np.testing.assert_array_equal(seen[0][B:], seen[1])
+            else:
+                assert not np.array_equal(seen[0][B:], seen[1])
+
+
 def test_learning_rates_fall_linearly_to_zero_from_lr_decay_start():
     trainer = Text2ImgTrainer(tiny(steps=4, lr_g=1e-3, lr_d=2e-3, lr_decay_start=0.5))
     rates = []
@@ -325,6 +347,7 @@ def test_wrong_kind_checkpoint_is_refused(tmp_path):
     (dict(g_negatives="all"), "--g-negatives: must be one of batch, changed"),
     (dict(mapping=-1), "--mapping: must be an int >= 0"),
     (dict(g_positives="min"), "--g-positives: must be one of sum, max"),
+    (dict(fakes="both"), "--fakes: must be one of separate, shared"),
 ])
 def test_config_errors_name_the_option(changes, match):
     with pytest.raises(mg.ArgumentError, match=match):
@@ -485,8 +508,9 @@ def test_torch_twins_of_the_benchmark_compute_the_same(torch, cross_attention):
     ours.backward()
     np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-10)
     np.testing.assert_allclose(sim_t.grad.numpy(), t_sim.grad.numpy(), rtol=1e-9, atol=1e-12)
-    for g_negatives in ("batch", "changed"):    # one PyTorch training step runs
-        trainer.config.g_negatives = g_negatives
+    for g_negatives, fakes in (("batch", "separate"), ("changed", "separate"),
+                               ("changed", "shared")):    # one PyTorch training step runs
+        trainer.config.g_negatives, trainer.config.fakes = g_negatives, fakes
         step = twins.torch_step(torch, trainer, E, G, D, torch.optim.Adam(G.parameters()),
                                 torch.optim.Adam(list(D.parameters()) + list(E.parameters())))
         step()

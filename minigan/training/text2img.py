@@ -101,6 +101,7 @@ LOSSES = ("hinge", "bce")
 TEXT_ENCODERS = ("shared", "separate")
 G_NEGATIVES = ("batch", "changed")   # the captions G's contrastive term contrasts a fake with
 POSITIVES = ("sum", "max")           # ... and how it counts a set of positives (set_infonce)
+FAKES = ("separate", "shared")       # D's fakes: a G pass of their own, or G's step's images
 CAPTION_LENGTH = 8        # the longest caption of both data sets, in words
 NOISE_STREAM = 2**31      # the seed stream of fixed sampling noise (beside the steps' streams)
 BN_STREAM = 2**31 + 1     # ... and of the BatchNorm re-estimation batches
@@ -138,7 +139,8 @@ class Text2ImgConfig(RunConfig):
     its own."""
     # checkpoints written before these fields existed were trained without them
     ABSENT_MEANS: ClassVar[dict] = {"contrastive": 0.0, "lr_decay_start": 1.0,
-                                    "g_negatives": "batch", "mapping": 0, "g_positives": "sum"}
+                                    "g_negatives": "batch", "mapping": 0, "g_positives": "sum",
+                                    "fakes": "separate"}
     data: str = "shapes"             # "shapes" or "digits"
     steps: int = 6000                # total steps, both stages
     out: str = "runs/text2img"
@@ -180,6 +182,7 @@ class Text2ImgConfig(RunConfig):
     g_contrastive: float | None = None  # G's weight of it (None: ``contrastive``; 0: D only)
     g_negatives: str = "changed"     # G's negatives: the "batch"'s captions or "changed" ones
     g_positives: str = "sum"         # ... its completions as positives: their "sum" or "max"
+    fakes: str = "separate"          # D's fakes: "separate" (a G pass of their own) or "shared"
     contrastive_dim: int = 64        # ... its embedding width
     temperature: float = 0.1         # ... and its softmax temperature
     ema: float = 0.99                # EMA decay of G and its text encoder (0: off)
@@ -200,7 +203,8 @@ class Text2ImgConfig(RunConfig):
             self.lr = shared_lr
         for name, allowed in (("data", DATA_SETS), ("loss", LOSSES), ("pool", POOLS),
                               ("text_encoder", TEXT_ENCODERS), ("matching", MATCHING),
-                              ("g_negatives", G_NEGATIVES), ("g_positives", POSITIVES)):
+                              ("g_negatives", G_NEGATIVES), ("g_positives", POSITIVES),
+                              ("fakes", FAKES)):
             if getattr(self, name) not in allowed:
                 raise ArgumentError(f"{option(name)}: must be one of {', '.join(allowed)}, "
                                     f"got {getattr(self, name)!r}")
@@ -511,27 +515,39 @@ class Text2ImgTrainer(Trainer):
         batch = self.data.sample(B, rng)
         neg_captions = self.data.negatives(batch.labels, batch.stated, rng,
                                            cfg.hard_negatives)[0] if text else []
-        z_d, z_g = self.draw_noise(rng, B), self.draw_noise(rng, half)
+        shared = cfg.fakes == "shared"
+        z_d = None if shared else self.draw_noise(rng, B)
+        z_g = self.draw_noise(rng, half)
         z_g = np.concatenate([z_g, self.draw_noise(rng, half)])   # pairs (i, i + B/2) share a caption
         real = self._tensor(batch.images)
         G.train()
         D.train()
         stats: dict = {}
+        both = np.concatenate([np.arange(half)] * 2)   # G's batch: caption i in rows i, i + B/2
 
         # -- D: (real, caption), (fake, caption), (real, wrong caption)
-        s_real = s_wrong = tokens_g = s_g = pad = None
+        s_real = s_wrong = s_fake = tokens_g = s_g = pad = None
         if text:
             ids, pad_all = self._encode(list(batch.captions) + list(neg_captions))
             tokens_all, s_all = self.text_d(ids, pad_all)
             s_real, s_wrong = s_all[:B], s_all[B:]
             pad = pad_all[:B]
+            rows = both if shared else slice(0, B)    # the captions of D's fakes
+            s_fake = s_real[rows]
             if self.text_g is self.text_d:
-                tokens_g, s_g = tokens_all[:B].detach(), s_real.detach()
+                tokens_g, s_g = tokens_all[rows].detach(), s_real[rows].detach()
+            elif shared:     # G's own encoder, trained by G's loss below
+                tokens_g, s_g = self.text_g(ids[rows], pad[rows])
             else:
                 with no_grad():
                     tokens_g, s_g = self.text_g(ids[:B], pad)
-        with no_grad():
-            fake = G(self._tensor(z_d), s_g, tokens_g, pad)
+            pad_fake = pad[rows]
+        if shared:  # one G pass: D's fakes are the images G's step scores (DCGAN's way)
+            images = G(self._tensor(z_g), s_g, tokens_g, pad_fake if text else None)
+            fake = images.detach()
+        else:
+            with no_grad():
+                fake = G(self._tensor(z_d), s_g, tokens_g, pad)
         if cfg.magp > 0:
             real.requires_grad_(True)
         phi = D.features(concat([real, fake], 0))
@@ -539,7 +555,7 @@ class Text2ImgTrainer(Trainer):
         r_real, r_fake = D.realism(phi_real), D.realism(phi_fake)
         if text:
             score_real = r_real + D.matching(phi_real, s_real)
-            score_fake = r_fake + D.matching(phi_fake, s_real)
+            score_fake = r_fake + D.matching(phi_fake, s_fake)
             score_wrong = r_real + D.matching(phi_real, s_wrong)
             d_loss = (real_loss(score_real, cfg.loss)
                       + (1 - cfg.mismatch) * fake_loss(score_fake, cfg.loss)
@@ -572,11 +588,14 @@ class Text2ImgTrainer(Trainer):
                 ids, pad_g = self._encode(captions)
                 with no_grad():
                     tokens_d, s_d = self.text_d(ids, pad_g)
-                if self.text_g is self.text_d:  # shared: G reads D's encoder without gradient
+                if shared:
+                    pass     # the images of D's step, drawn before D's update
+                elif self.text_g is self.text_d:  # G reads D's encoder without gradient
                     tokens_g, s_g = tokens_d, s_d
                 else:
                     tokens_g, s_g = self.text_g(ids, pad_g)
-            images = G(self._tensor(z_g), s_g, tokens_g, pad_g)
+            if not shared:
+                images = G(self._tensor(z_g), s_g, tokens_g, pad_g)
             phi = D.features(images)
             score = D.score(phi, s_d)
             g_loss = generator_loss(score, cfg.loss)

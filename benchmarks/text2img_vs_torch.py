@@ -89,7 +89,10 @@ def torch_twins(torch, trainer: Text2ImgTrainer):
         def __init__(self):
             super().__init__()
             g, e = cfg.ngf, cfg.text_dim
-            self.project = nn.Linear(cfg.z_dim + e, 64 * g)
+            width = cfg.z_dim + e
+            self.mapping = nn.Sequential(*[layer for _ in range(cfg.mapping) for layer in (
+                nn.Linear(width, width), nn.LeakyReLU(0.2))]) if cfg.mapping else None
+            self.project = nn.Linear(width, 64 * g)
             self.norm0 = CBN(4 * g, e)
             self.up1 = nn.ConvTranspose2d(4 * g, 2 * g, 4, 2, 1, bias=False)
             self.norm1 = CBN(2 * g, e)
@@ -101,7 +104,10 @@ def torch_twins(torch, trainer: Text2ImgTrainer):
             self.null_sentence = nn.Parameter(torch.zeros(e))
 
         def forward(self, z, s, tokens, pad):
-            h = self.project(torch.cat([z, s], 1)).reshape(len(z), 4 * cfg.ngf, 4, 4)
+            code = torch.cat([z, s], 1)
+            if self.mapping is not None:
+                code = self.mapping(code)
+            h = self.project(code).reshape(len(z), 4 * cfg.ngf, 4, 4)
             h = F.relu(self.norm0(h, s))
             h = F.relu(self.norm1(self.up1(h), s))
             if cfg.cross_attention:
@@ -280,6 +286,8 @@ def main(argv=None) -> int:
                         help="the contrastive loss's weight (default: the model's default)")
     parser.add_argument("--g-negatives", choices=G_NEGATIVES, default=None,
                         help="G's contrastive negatives (default: the model's default)")
+    parser.add_argument("--mapping", type=int, default=None,
+                        help="layers of G's mapping network (default: the model's)")
     parser.add_argument("--fakes", choices=FAKES, default=None,
                         help="D's fakes: their own G pass or G's step's (default: the model's)")
     parser.add_argument("--separate", action="store_true",
@@ -307,6 +315,8 @@ def main(argv=None) -> int:
         extra["g_negatives"] = args.g_negatives
     if args.fakes is not None:
         extra["fakes"] = args.fakes
+    if args.mapping is not None:
+        extra["mapping"] = args.mapping
     config = Text2ImgConfig(batch_size=args.batch_size, cross_attention=args.cross_attention,
                             magp=args.magp, ema=0.0, steps=10 ** 6, **extra)
     trainer = Text2ImgTrainer(config)

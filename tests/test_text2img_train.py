@@ -467,12 +467,13 @@ def test_retraining_writes_where_told_never_into_the_package(tmp_path):
     load_attribute_classifier(tmp_path / "a.npz")
 
 
-@pytest.mark.parametrize("cross_attention", [False, True])
-def test_torch_twins_of_the_benchmark_compute_the_same(torch, cross_attention):
+@pytest.mark.parametrize("cross_attention,mapping", [(False, 0), (True, 0), (False, 2)])
+def test_torch_twins_of_the_benchmark_compute_the_same(torch, cross_attention, mapping):
     """benchmarks/text2img_vs_torch.py times PyTorch twins: they must be the same model."""
     from minigan import bench
     twins = bench.import_benchmark("text2img_vs_torch")
-    trainer = Text2ImgTrainer(tiny(cross_attention=cross_attention, batch_size=4, contrastive=1.0))
+    trainer = Text2ImgTrainer(tiny(cross_attention=cross_attention, batch_size=4, contrastive=1.0,
+                                   mapping=mapping))
     with mg.no_grad():          # gates and projections away from zero
         for p in trainer.G.parameters():
             p.data[...] += 0.1 * np.random.default_rng(0).standard_normal(p.shape)

@@ -80,7 +80,7 @@ class Text2ImgGenerator(nn.Module):
         for _ in range(mapping):
             layers += [nn.Linear(width, width), nn.LeakyReLU(0.2)]
         self.mapping = nn.Sequential(*layers) if layers else None
-        self.project = nn.Linear(z_dim + cond_dim, 4 * 4 * 4 * g)
+        self.project = nn.Linear(width, 4 * 4 * 4 * g)
         self.norm0 = ConditionalBatchNorm2d(4 * g, cond_dim)
         self.up1 = nn.ConvTranspose2d(4 * g, 2 * g, 4, stride=2, padding=1, bias=False)
         self.norm1 = ConditionalBatchNorm2d(2 * g, cond_dim)

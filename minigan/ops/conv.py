@@ -427,14 +427,12 @@ class ConvTranspose2d(Function):
         self.y_rows = y_rows  # kept for the weight gradient
         C = w.shape[1] * g.G
         if g.G == 1 and 1 < C < FEW_CHANNELS and _phases_apply(g):
-            x = _conv_transpose_few_channels(y, w, g)
-        elif C == 1:  # offset-major columns: (KH*KW, L) = wm^T y_rows^T, given as its transpose
+            return _add_bias(_conv_transpose_few_channels(y, w, g), b)
+        if C == 1:  # offset-major columns: (KH*KW, L) = wm^T y_rows^T, given as its transpose
             cols = backend.get_array_module(y).matmul(_weight_matrix(w, 1)[0].T, y_rows.T).T
-            x = _col2im(cols, y.shape[0], C, g)
         else:
             cols = _ungrouped(_matmul(_grouped(y_rows, g.G), _weight_matrix(w, g.G)))
-            x = _col2im(cols, y.shape[0], C, g)
-        return _add_bias(x, b)
+        return _add_bias(_col2im(cols, y.shape[0], C, g), b)
 
     def backward(self, gx):
         y, w = self.inputs[:2]

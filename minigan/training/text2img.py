@@ -595,12 +595,9 @@ class Text2ImgTrainer(Trainer):
                 ids, pad_g = self._encode(captions)
                 with no_grad():
                     tokens_d, s_d = self.text_d(ids, pad_g)
-                if shared:
-                    pass     # the images of D's step, drawn before D's update
-                elif self.text_g is self.text_d:  # G reads D's encoder without gradient
-                    tokens_g, s_g = tokens_d, s_d
-                else:
-                    tokens_g, s_g = self.text_g(ids, pad_g)
+                if not shared:  # (shared: the images of D's step, drawn before its update)
+                    tokens_g, s_g = (tokens_d, s_d) if self.text_g is self.text_d else \
+                        self.text_g(ids, pad_g)      # G reads D's encoder without gradient
             if not shared:
                 images = G(self._tensor(z_g), s_g, tokens_g, pad_g)
             phi = D.features(images)

@@ -12,7 +12,8 @@ from minigan import backend
 from minigan.data.shapes import Shapes, parse_caption
 from minigan.data.tokenizer import UnknownWordWarning
 from minigan.models.attributes import (WEIGHTS_PATH, diversity_ratio, load_attribute_classifier,
-                                       object_counts, predict, score_attributes, variety)
+                                       object_counts, object_pieces, predict, score_attributes,
+                                       variety)
 from minigan.training.attributes import DEFAULT_OUT, train_attribute_classifier
 from minigan.training.checkpoint import load_checkpoint, save_checkpoint
 from minigan.training.helpers import linear_decay
@@ -452,6 +453,12 @@ def test_object_counts_by_hand():
     smeared = images[:1].copy()
     smeared[0, 1, 2:6, 2:4] = 0.2                            # half the square red-and-olive
     assert object_counts(smeared)["pure"] == 0.5
+    pieces, bright, pure = object_pieces(np.concatenate([images, smeared]))
+    assert pieces.tolist() == [1, 2, 1, 1, 0, 1] and bright.tolist() == [16, 18, 6, 19, 0, 16]
+    assert pure.tolist() == [16, 18, 6, 19, 0, 8]
+    some = np.array([1, 5])                                  # a subset of the rows ...
+    assert object_counts(pieces=(pieces[some], bright[some], pure[some])) == \
+        object_counts(np.concatenate([images, smeared])[some])   # ... as its images count
     rng = np.random.default_rng(0)
     assert object_counts(Shapes("train").sample(200, rng).images)["one"] == 1.0
 

@@ -288,6 +288,8 @@ def main(argv=None) -> int:
                         help="G's contrastive negatives (default: the model's default)")
     parser.add_argument("--mapping", type=int, default=None,
                         help="layers of G's mapping network (default: the model's)")
+    parser.add_argument("--ngf", type=int, default=None,
+                        help="G's width (default: the model's)")
     parser.add_argument("--fakes", choices=FAKES, default=None,
                         help="D's fakes: their own G pass or G's step's (default: the model's)")
     parser.add_argument("--separate", action="store_true",
@@ -317,6 +319,8 @@ def main(argv=None) -> int:
         extra["fakes"] = args.fakes
     if args.mapping is not None:
         extra["mapping"] = args.mapping
+    if args.ngf is not None:
+        extra["ngf"] = args.ngf
     config = Text2ImgConfig(batch_size=args.batch_size, cross_attention=args.cross_attention,
                             magp=args.magp, ema=0.0, steps=10 ** 6, **extra)
     trainer = Text2ImgTrainer(config)
@@ -339,7 +343,8 @@ def main(argv=None) -> int:
                                   block=3, untimed=1)
     print(f"text2img step, batch {args.batch_size}, cross-attention {args.cross_attention}, "
           f"MA-GP {args.magp}, contrastive {config.contrastive:g} (G's negatives: "
-          f"{config.g_negatives}; D's fakes: {config.fakes}); threads {threads}; "
+          f"{config.g_negatives}; D's fakes: {config.fakes}), G {config.ngf} wide with "
+          f"{config.mapping} mapping layers; threads {threads}; "
           f"minigan {mg.__version__}, numpy "
           f"{np.__version__}, torch {torch.__version__}")
     print(f"malloc: {settings['malloc']}; BLAS: {settings['blas_spin']}")

@@ -459,6 +459,8 @@ def test_object_counts_by_hand():
     some = np.array([1, 5])                                  # a subset of the rows ...
     assert object_counts(pieces=(pieces[some], bright[some], pure[some])) == \
         object_counts(np.concatenate([images, smeared])[some])   # ... as its images count
+    with pytest.raises(mg.ArgumentError, match="object_counts: give the images or"):
+        object_counts()
     rng = np.random.default_rng(0)
     assert object_counts(Shapes("train").sample(200, rng).images)["one"] == 1.0
 

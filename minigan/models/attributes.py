@@ -37,7 +37,7 @@ import numpy as np
 from .. import backend, nn
 from ..autograd import Tensor, no_grad
 from ..data.shapes import ATTRIBUTES, VALUES
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..ops.shape import split
 
 WEIGHTS_PATH = Path(__file__).with_name("attributes.npz")
@@ -180,6 +180,8 @@ def object_counts(images=None, min_pixels: int = 4, pieces=None) -> dict:
     is within a quarter of 0 or of full intensity}``. Real renders score one 1, pure 1.
     ``pieces``: :func:`object_pieces`'s arrays (or a subset of their rows) in place of
     the images."""
+    if (images is None) == (pieces is None):
+        raise ArgumentError("object_counts: give the images or their object_pieces, one of them")
     counts, bright, pure = object_pieces(images, min_pixels) if pieces is None else pieces
     return {"one": float((counts == 1).mean()), "several": float((counts >= 2).mean()),
             "none": float((counts == 0).mean()),

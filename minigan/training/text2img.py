@@ -114,7 +114,7 @@ BN_STREAM = 2**31 + 1     # ... and of the BatchNorm re-estimation batches
 # 0.82 / 0.75 (3.2 colours and 3.8 positions of 8 against 2.2-2.6 colours), and the mapping
 # network 0.85 / 0.55 against 0.89 / 0.65 (2026-12-03, after a conv kernel change that
 # rounds differently: 300-step runs vary that much), so --quick has none; it keeps G's
-# earlier width 32 too (the numbers above; 48 costs 1.2x a step). With the first
+# earlier width 32 too (the numbers above; 48 costs 1.2x CPU time a step). With the first
 # defaults (no contrastive term, no decay, diversity 0.1): 0.64 and 0.22. Without the
 # diversity term colour was no better and the samples collapsed (diversity ratio 0.28
 # against 0.94 at 300 steps, half widths).
@@ -146,8 +146,8 @@ class Text2ImgConfig(RunConfig):
                                     "g_negatives": "batch", "mapping": 0, "g_positives": "sum",
                                     "fakes": "separate"}
     data: str = "shapes"             # "shapes" or "digits"
-    # 5,000 steps of the 48-wide G take the wall time of 6,000 of the 32-wide one (a step
-    # costs 1.2x); see ``ngf``
+    # 5,000 steps of the 48-wide G: about 28.5 minutes of stepping on 2 threads against 25.4
+    # for 6,000 of the 32-wide one (a step costs 1.2x CPU time, 1.35x on 2 threads); see ``ngf``
     steps: int = 5000                # total steps, both stages
     out: str = "runs/text2img"
     sample_every: int = 250
@@ -172,7 +172,7 @@ class Text2ImgConfig(RunConfig):
     text_ff: int = 128
     pool: str = "mean"               # sentence vector: "mean" of the words, or a "cls" token
     text_encoder: str = "shared"     # "shared" (trained by D) or "separate" (one per network)
-    # G's width. 48 at 5,000 steps against 32 at 6,000 (equal wall time; eval 2,000, seed 0):
+    # G's width. 48 at 5,000 steps against 32 at 6,000 (near wall time; eval 2,000, seed 0):
     # whole seen captions 0.970 against 0.955 (32, seed 1: 0.961), held-out pairs 0.958
     # against 0.949 (0.928), one object 0.965 against 0.960 (0.949); stated positions 0.994
     # against 0.976 (docs/text2img.md, "The default model")
